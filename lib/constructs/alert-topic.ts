@@ -1,4 +1,3 @@
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
@@ -26,9 +25,10 @@ export class AlertTopic extends Construct {
     this.topic = new sns.Topic(this, 'Resource', {
       topicName: props.naming.name('sns', 'alerts'),
       displayName: `Observability alerts (${props.naming.suffix})`,
-      masterKey: kms.Alias.fromAliasName(this, 'SnsManagedKey', SNS_MANAGED_KEY_ALIAS),
       enforceSSL: true,
     });
+    // The alias itself (not its ARN), as AWS documents the AWS managed key for SNS.
+    (this.topic.node.defaultChild as sns.CfnTopic).kmsMasterKeyId = SNS_MANAGED_KEY_ALIAS;
     for (const email of props.emails) {
       this.topic.addSubscription(new subscriptions.EmailSubscription(email));
     }
