@@ -9,7 +9,8 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { StackSetStack } from 'cdk-stacksets';
 import { Construct } from 'constructs';
 import { HUB_REGION, ObservabilityConfig } from './config';
-import { APP_METRIC_FILTERS, APP_METRIC_NAMESPACE } from './metrics';
+import { InsightRuleAlarm, throttlingRuleBody } from './constructs/throttling-insights';
+import { APP_METRIC_FILTERS, APP_METRIC_NAMESPACE, THROTTLING_ERROR_CODES } from './metrics';
 import { acknowledgeLogGroupWithoutCmk } from './compliance';
 import { LeastPrivilegeRole } from './least-privilege-role';
 import { Naming } from './naming';
@@ -134,9 +135,19 @@ export class MemberAccountStack extends StackSetStack {
       resourceTypes: ['AWS::CloudWatch::Metric', 'AWS::Logs::LogGroup', 'AWS::XRay::Trace'],
     });
 
-    for (const app of config.applicationLogGroups) {
-      this.addApplicationLogGroup(naming, app);
-    }
+    const appLogGroups = config.applicationLogGroups.map((app) => this.addApplicationLogGroup(naming, app));
+    // Who is throttled, from the applications' own logs; its alarm reaches the hub through forwarding.
+    new InsightRuleAlarm(this, 'AppThrottling', {
+      naming,
+      purpose: 'app-throttling',
+      description: 'AWS calls throttled (application logs)',
+      ruleBody: throttlingRuleBody(
+        appLogGroups.map((group) => group.logGroupName),
+        ['$.service', '$.operation'],
+        { Match: '$.errorCode', In: THROTTLING_ERROR_CODES },
+      ),
+      threshold: config.thresholds.throttledCalls,
+    });
 
     this.addAlarmForwarding(naming, hubBusArn);
     this.addInterfaceEndpoints(naming, vpcId, vpcCidr, subnetIds);
@@ -210,7 +221,7 @@ export class MemberAccountStack extends StackSetStack {
     );
   }
 
-  private addApplicationLogGroup(naming: Naming, app: string) {
+  private addApplicationLogGroup(naming: Naming, app: string): logs.LogGroup {
     const logGroup = new logs.LogGroup(this, `AppLogGroup-${app}`, {
       logGroupName: naming.logGroupName('observability/app', app),
       retention: LOG_RETENTION,
@@ -230,6 +241,7 @@ export class MemberAccountStack extends StackSetStack {
         defaultValue: 0,
       });
     }
+    return logGroup;
   }
 
   /** Alarm state changes of this account go to the hub bus for the audit trail and the incident pipeline. */

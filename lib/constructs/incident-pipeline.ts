@@ -100,7 +100,7 @@ export class IncidentPipeline extends Construct {
         }),
         new iam.PolicyStatement({
           sid: 'IncidentRecords',
-          actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+          actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
           resources: [this.table.tableArn],
         }),
         new iam.PolicyStatement({ sid: 'EmailAlerts', actions: ['sns:Publish'], resources: [props.topic.topicArn] }),

@@ -282,7 +282,7 @@ describe('incident pipeline', () => {
     const sorted = (action: string | string[]) => (Array.isArray(action) ? [...action].sort() : action);
     expect(Object.fromEntries(statements.map((s) => [s.Sid, sorted(s.Action)]))).toEqual({
       WriteOwnLogs: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-      IncidentRecords: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      IncidentRecords: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       EmailAlerts: 'sns:Publish',
       JiraCredentials: 'secretsmanager:GetSecretValue',
       OnFailureDestination: 'sqs:SendMessage',

@@ -153,3 +153,16 @@ test('an SSM association installs the CloudWatch agent and configures it from an
     ],
   });
 });
+
+test('a Contributor Insights rule finds who is throttled in the application logs, by service and operation, and is alarmed', () => {
+  const [[, rule]] = ofType(template, 'AWS::CloudWatch::InsightRule');
+  const body = JSON.parse(render(rule.RuleBody));
+  expect(body.Contribution.Keys).toEqual(['$.service', '$.operation']);
+  expect(body.Contribution.Filters).toEqual([
+    { Match: '$.errorCode', In: expect.arrayContaining(['ThrottlingException', 'TooManyRequestsException']) },
+  ]);
+  expect(body.LogGroupNames).toEqual([expect.stringMatching(/^\$\{AppLogGrouppaymentsapi/)]);
+  const [[, alarm]] = ofType(template, 'AWS::CloudWatch::Alarm');
+  expect(JSON.stringify(alarm.Metrics)).toContain("FILL(INSIGHT_RULE_METRIC('insight-app-throttling-dev', 'Sum'), 0)");
+  expect(alarm.TreatMissingData).toBe('breaching');
+});

@@ -1,0 +1,64 @@
+/** Typed errors: callers branch on the class, operators read the message. */
+
+/** An environment variable is missing or invalid. The message names the variable and the fix. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** An event that claims to be an alarm state change is missing a field or has a wrong type. */
+export class InvalidEventError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidEventError';
+  }
+}
+
+/** The JIRA secret could not be read or lacks a field. Never carries the token. */
+export class SecretError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SecretError';
+  }
+}
+
+/**
+ * JIRA answered with an error status, or could not be reached (`status` 0).
+ * The message carries JIRA's errorMessages/errors text, never request headers.
+ */
+export class JiraApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    /** False when the request may have been processed (timeout, 5xx): the issue may exist. */
+    readonly definitelyNotApplied = false,
+  ) {
+    super(message);
+    this.name = 'JiraApiError';
+  }
+}
+
+/** Another invocation holds the claim on this alarm's incident and did not finish in time. */
+export class IncidentBusyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IncidentBusyError';
+  }
+}
+
+/** One or more records of an SNS batch failed; the successful ones are idempotent on retry. */
+export class BatchError extends Error {
+  constructor(
+    message: string,
+    readonly errors: readonly Error[],
+  ) {
+    super(message);
+    this.name = 'BatchError';
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,264 @@
+import type { AdfDoc } from './adf';
+import { issueDescription } from './adf';
+import type { Clock } from './clock';
+import type { Config } from './config';
+import { JiraApiError } from './errors';
+import type { AlarmStateChange } from './events';
+import type { JiraCredentials } from './jira-credentials';
+import { logger } from './logger';
+import { jiraLabel, singleLine } from './text';
+
+/** Request bodies, exactly as sent (validated against the JIRA OpenAPI spec in the unit tests). */
+export interface CreateIssueBody {
+  fields: {
+    project: { key: string };
+    issuetype: { name: string };
+    summary: string;
+    description: AdfDoc;
+    labels: string[];
+  };
+}
+export interface CommentBody {
+  body: AdfDoc;
+}
+export interface TransitionBody {
+  transition: { id: string };
+}
+export interface SearchBody {
+  jql: string;
+  maxResults: number;
+  fields: string[];
+}
+
+export interface Transition {
+  readonly id: string;
+  readonly name: string;
+}
+
+/** Backoff: full jitter over BASE * 2^(attempt-1), capped. */
+const BACKOFF_BASE_MS = 300;
+const BACKOFF_CAP_MS = 5000;
+/** A request is not started (nor a retry slept for) with less time than this left before the deadline. */
+export const MIN_REQUEST_MS = 250;
+const MAX_ERROR_TEXT = 1000;
+
+export const SUMMARY_MAX = 255;
+/** Label that ties an issue to the incident claim that created it (found again by search after a crash). */
+export const CLAIM_LABEL_PREFIX = 'cw-incident-claim-';
+
+export function buildCreateIssueBody(config: Config, change: AlarmStateChange, claimToken: string): CreateIssueBody {
+  const summary = singleLine(
+    `[${change.newState}] ${change.alarmName} (account ${change.accountId}, ${change.region})`,
+    SUMMARY_MAX,
+  );
+  const labels = [
+    'cloudwatch-alarm',
+    `aws-account-${change.accountId}`,
+    jiraLabel('aws-region-', change.region),
+    jiraLabel('alarm-', change.alarmName),
+    `${CLAIM_LABEL_PREFIX}${claimToken}`,
+  ];
+  return {
+    fields: {
+      project: { key: config.jiraProjectKey },
+      issuetype: { name: config.jiraIssueType },
+      summary,
+      description: issueDescription(change),
+      labels: [...new Set(labels)],
+    },
+  };
+}
+
+export function buildClaimSearchBody(projectKey: string, claimTokens: readonly string[]): SearchBody {
+  const labels = claimTokens.map((t) => jqlQuote(`${CLAIM_LABEL_PREFIX}${t}`)).join(', ');
+  return {
+    jql: `project = ${jqlQuote(projectKey)} AND labels in (${labels}) ORDER BY created ASC`,
+    maxResults: 10,
+    fields: ['summary'],
+  };
+}
+
+/** A JQL string literal: double-quoted, `\` and `"` escaped, controls replaced. */
+export function jqlQuote(value: string): string {
+  return `"${singleLine(value, 1000).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+export interface JiraClientOptions {
+  readonly baseUrl: string;
+  readonly credentials: () => Promise<JiraCredentials>;
+  /** Called on 401 so a rotated token is fetched again on the next call. */
+  readonly onUnauthorized?: () => void;
+  readonly timeoutMs: number;
+  readonly maxAttempts: number;
+  readonly clock: Clock;
+}
+
+interface Attempt {
+  readonly error: JiraApiError;
+  readonly retryable: boolean;
+  readonly retryAfterMs?: number;
+}
+
+/** JIRA Cloud REST v3 with per-request timeouts and bounded retries. Every call takes an absolute deadline (epoch ms). */
+export class JiraClient {
+  constructor(private readonly options: JiraClientOptions) {}
+
+  async createIssue(body: CreateIssueBody, deadline: number): Promise<{ id: string; key: string }> {
+    const created = await this.request('POST', '/rest/api/3/issue', body, deadline);
+    if (!isRecord(created) || typeof created.key !== 'string' || !/^[A-Z][A-Z0-9_]*-\d+$/.test(created.key)) {
+      throw new JiraApiError(201, 'JIRA POST /rest/api/3/issue returned no issue key');
+    }
+    return { id: String(created.id), key: created.key };
+  }
+
+  async addComment(issueKey: string, body: CommentBody, deadline: number): Promise<void> {
+    await this.request('POST', `/rest/api/3/issue/${encodeURIComponent(issueKey)}/comment`, body, deadline);
+  }
+
+  async getTransitions(issueKey: string, deadline: number): Promise<Transition[]> {
+    const out = await this.request(
+      'GET',
+      `/rest/api/3/issue/${encodeURIComponent(issueKey)}/transitions`,
+      undefined,
+      deadline,
+    );
+    const list = isRecord(out) && Array.isArray(out.transitions) ? out.transitions : [];
+    return list.filter(isRecord).map((t) => ({ id: String(t.id), name: String(t.name ?? '') }));
+  }
+
+  async transitionIssue(issueKey: string, body: TransitionBody, deadline: number): Promise<void> {
+    await this.request('POST', `/rest/api/3/issue/${encodeURIComponent(issueKey)}/transitions`, body, deadline);
+  }
+
+  /** Issue keys matching a JQL search (`/rest/api/3/search/jql`; the old `/search` is being removed). */
+  async searchIssueKeys(body: SearchBody, deadline: number): Promise<string[]> {
+    const out = await this.request('POST', '/rest/api/3/search/jql', body, deadline);
+    const issues = isRecord(out) && Array.isArray(out.issues) ? out.issues : [];
+    return issues.filter(isRecord).flatMap((i) => (typeof i.key === 'string' ? [i.key] : []));
+  }
+
+  private async request(method: string, path: string, body: unknown, deadline: number): Promise<unknown> {
+    const { clock, maxAttempts } = this.options;
+    for (let attempt = 1; ; attempt++) {
+      const remaining = deadline - clock.now();
+      if (remaining < MIN_REQUEST_MS) {
+        throw new JiraApiError(0, `JIRA ${method} ${path} not attempted: only ${remaining} ms left in this invocation`);
+      }
+      const outcome = await this.attempt(method, path, body, Math.min(this.options.timeoutMs, remaining));
+      if (!('error' in outcome)) return outcome.value;
+      const { error, retryable, retryAfterMs } = outcome;
+      if (!retryable) throw error;
+      if (attempt >= maxAttempts) {
+        throw new JiraApiError(
+          error.status,
+          `${error.message} (gave up after ${attempt} attempts)`,
+          error.definitelyNotApplied,
+        );
+      }
+      const delayMs = Math.round(
+        retryAfterMs ?? clock.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1)),
+      );
+      if (clock.now() + delayMs + MIN_REQUEST_MS > deadline) {
+        throw new JiraApiError(
+          error.status,
+          `${error.message} (not retried: waiting ${delayMs} ms would pass the invocation deadline)`,
+          error.definitelyNotApplied,
+        );
+      }
+      logger.warn('JIRA request failed, retrying', { method, path, attempt, status: error.status, delayMs });
+      await clock.sleep(delayMs);
+    }
+  }
+
+  private async attempt(
+    method: string,
+    path: string,
+    body: unknown,
+    timeoutMs: number,
+  ): Promise<{ value: unknown } | Attempt> {
+    const what = `JIRA ${method} ${path}`;
+    const { email, apiToken } = await this.options.credentials();
+    const headers: Record<string, string> = {
+      Accept: 'application/json',
+      Authorization: `Basic ${Buffer.from(`${email}:${apiToken}`).toString('base64')}`,
+    };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(`${this.options.baseUrl}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+        redirect: 'error',
+      });
+      text = await response.text();
+    } catch (err) {
+      return { error: new JiraApiError(0, `${what} failed: ${networkReason(err, timeoutMs)}`), retryable: true };
+    }
+    const status = response.status;
+    if (status >= 200 && status < 300) {
+      if (status === 204 || text.trim() === '') return { value: undefined };
+      try {
+        return { value: JSON.parse(text) as unknown };
+      } catch {
+        return { error: new JiraApiError(status, `${what} returned a non-JSON ${status} response`), retryable: false };
+      }
+    }
+    if (status === 401) this.options.onUnauthorized?.();
+    const definite = status >= 400 && status < 500;
+    const error = new JiraApiError(status, `${what} failed with HTTP ${status}: ${errorDetail(text)}`, definite);
+    const retryable = status === 429 || (status >= 500 && status !== 501 && status !== 505);
+    return {
+      error,
+      retryable,
+      retryAfterMs: retryable ? retryAfter(response.headers, this.options.clock.now()) : undefined,
+    };
+  }
+}
+
+/** Milliseconds to wait from `Retry-After` (seconds or HTTP date), else `X-RateLimit-Reset` (ISO time). */
+export function retryAfter(headers: Headers, now: number): number | undefined {
+  const value = headers.get('retry-after')?.trim();
+  if (value) {
+    if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
+    const at = Date.parse(value);
+    if (!Number.isNaN(at)) return Math.max(0, at - now);
+  }
+  const reset = headers.get('x-ratelimit-reset')?.trim();
+  if (reset) {
+    const at = Date.parse(reset);
+    if (!Number.isNaN(at)) return Math.max(0, at - now);
+  }
+  return undefined;
+}
+
+/** JIRA's ErrorCollection (`errorMessages`, `errors`) as one line; any other body as trimmed text. */
+export function errorDetail(text: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    const raw = singleLine(text, 300);
+    return raw ? `non-JSON response body: ${raw}` : 'empty response body';
+  }
+  if (isRecord(parsed)) {
+    const messages = Array.isArray(parsed.errorMessages) ? parsed.errorMessages.map(String) : [];
+    const fields = isRecord(parsed.errors) ? Object.entries(parsed.errors).map(([k, v]) => `${k}: ${String(v)}`) : [];
+    const all = [...messages, ...fields];
+    if (all.length) return singleLine(all.join('; '), MAX_ERROR_TEXT);
+  }
+  return `no error messages in response body ${singleLine(text, 300)}`;
+}
+
+function networkReason(err: unknown, timeoutMs: number): string {
+  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return `timed out after ${timeoutMs} ms`;
+  const code = e?.cause?.code;
+  return `network error${code ? ` ${code}` : ''}: ${singleLine(e?.cause?.message ?? e?.message ?? String(err), 200)}`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

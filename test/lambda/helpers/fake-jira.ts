@@ -1,0 +1,146 @@
+/**
+ * An in-memory JIRA Cloud used as `fetch`: issues, comments, transitions and label search, with every
+ * request body checked against the OpenAPI spec (a violation fails the test), and injectable failures.
+ */
+import { requestBodyProblems } from './openapi';
+
+export interface RecordedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly body: unknown;
+}
+
+export interface FakeIssue {
+  readonly key: string;
+  readonly fields: { summary: string; labels: string[]; description: unknown; [k: string]: unknown };
+  readonly comments: unknown[];
+  status: string;
+}
+
+/** Answers a request instead of the fake (return undefined to let the fake answer). */
+export type Interceptor = (
+  req: RecordedRequest,
+  signal?: AbortSignal | null,
+) => Promise<Response | undefined> | Response | undefined;
+
+export const TRANSITIONS = [
+  { id: '11', name: 'To Do' },
+  { id: '21', name: 'In Progress' },
+  { id: '31', name: 'Done' },
+];
+
+export class FakeJira {
+  readonly requests: RecordedRequest[] = [];
+  readonly issues = new Map<string, FakeIssue>();
+  readonly specViolations: string[] = [];
+  private interceptors: Interceptor[] = [];
+  private next = 1;
+
+  constructor(
+    readonly baseUrl: string,
+    private readonly expectedAuth: string,
+    readonly projectKey = 'OPS',
+  ) {}
+
+  /** Adds a one-shot interceptor (consumed when it returns a response). */
+  once(interceptor: Interceptor): this {
+    this.interceptors.push(interceptor);
+    return this;
+  }
+
+  /** Answers the next `count` requests with the given status (and optional body/headers). */
+  failNext(
+    count: number,
+    status: number,
+    body: unknown = { errorMessages: [`boom ${status}`], errors: {} },
+    headers: Record<string, string> = {},
+  ): this {
+    for (let i = 0; i < count; i++) this.once(() => json(status, body, headers));
+    return this;
+  }
+
+  requestsTo(method: string, pattern: RegExp): RecordedRequest[] {
+    return this.requests.filter((r) => r.method === method && pattern.test(r.path));
+  }
+
+  get creates(): RecordedRequest[] {
+    return this.requestsTo('POST', /^\/rest\/api\/3\/issue$/);
+  }
+
+  get comments(): RecordedRequest[] {
+    return this.requestsTo('POST', /\/comment$/);
+  }
+
+  readonly fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const url = new URL(String(input));
+    const headers = Object.fromEntries(new Headers(init?.headers).entries());
+    const body = typeof init?.body === 'string' ? (JSON.parse(init.body) as unknown) : undefined;
+    const req: RecordedRequest = {
+      method: init?.method ?? 'GET',
+      path: url.pathname,
+      url: url.toString(),
+      headers,
+      body,
+    };
+    this.requests.push(req);
+    if (body !== undefined) {
+      for (const problem of requestBodyProblems(req.method, req.path, body)) {
+        this.specViolations.push(`${req.method} ${req.path}: ${problem}`);
+      }
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    const interceptor = this.interceptors.shift();
+    if (interceptor) {
+      const answer = await interceptor(req, init?.signal);
+      if (answer) return answer;
+    }
+    if (headers.authorization !== this.expectedAuth) return json(401, { errorMessages: ['Unauthorized'], errors: {} });
+    return this.route(req);
+  };
+
+  private route(req: RecordedRequest): Response {
+    const { method, path } = req;
+    if (method === 'POST' && path === '/rest/api/3/issue') {
+      const fields = (req.body as { fields: FakeIssue['fields'] }).fields;
+      const key = `${this.projectKey}-${this.next++}`;
+      this.issues.set(key, { key, fields, comments: [], status: 'To Do' });
+      return json(201, { id: String(10000 + this.next), key, self: `${this.baseUrl}/rest/api/3/issue/${key}` });
+    }
+    if (method === 'POST' && path === '/rest/api/3/search/jql') {
+      const jql = (req.body as { jql: string }).jql;
+      const wanted = [...jql.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1].replace(/\\(.)/g, '$1'));
+      const found = [...this.issues.values()].filter((i) => i.fields.labels.some((l) => wanted.includes(l)));
+      return json(200, { issues: found.map((i) => ({ id: '1', key: i.key })), isLast: true });
+    }
+    const m = /^\/rest\/api\/3\/issue\/([^/]+)\/(comment|transitions)$/.exec(path);
+    const issue = m ? this.issues.get(decodeURIComponent(m[1])) : undefined;
+    if (m && !issue)
+      return json(404, {
+        errorMessages: ['Issue does not exist or you do not have permission to see it.'],
+        errors: {},
+      });
+    if (issue && m?.[2] === 'comment' && method === 'POST') {
+      issue.comments.push((req.body as { body: unknown }).body);
+      return json(201, { id: String(issue.comments.length) });
+    }
+    if (issue && m?.[2] === 'transitions' && method === 'GET') return json(200, { transitions: TRANSITIONS });
+    if (issue && m?.[2] === 'transitions' && method === 'POST') {
+      const id = (req.body as { transition: { id: string } }).transition.id;
+      const t = TRANSITIONS.find((x) => x.id === id);
+      if (!t) return json(400, { errorMessages: [`Transition id '${id}' is not valid for this issue.`], errors: {} });
+      issue.status = t.name;
+      return new Response(null, { status: 204 });
+    }
+    return json(404, { errorMessages: [`No route ${method} ${path}`], errors: {} });
+  }
+}
+
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+}
+
+export function networkError(code = 'ECONNREFUSED'): TypeError {
+  return new TypeError('fetch failed', { cause: Object.assign(new Error(`connect ${code} 127.0.0.1:8080`), { code }) });
+}

@@ -1,0 +1,132 @@
+/** Shared set-up for handler tests: environment, AWS mocks, the fake JIRA and table, a fake clock, captured logs. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { PublishCommand, SNSClient, type PublishCommandInput } from '@aws-sdk/client-sns';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { Clock } from '../../../lambda/jira-incident/clock';
+import { handler, resetForTests, type HandlerResult } from '../../../lambda/jira-incident/index';
+import { FakeTable } from './fake-dynamodb';
+import { FakeJira } from './fake-jira';
+
+export const FIXTURES = join(__dirname, '..', '..', 'fixtures', 'events');
+
+export function fixture<T = Record<string, unknown>>(name: string): T {
+  return JSON.parse(readFileSync(join(FIXTURES, name), 'utf8')) as T;
+}
+
+export const SECRET = { email: 'incident-bot@example.com', apiToken: 'tok-SuperSecret-0123456789' };
+export const EXPECTED_AUTH = `Basic ${Buffer.from(`${SECRET.email}:${SECRET.apiToken}`).toString('base64')}`;
+
+export const BASE_ENV = {
+  JIRA_BASE_URL: 'https://example.atlassian.net',
+  JIRA_PROJECT_KEY: 'OPS',
+  JIRA_ISSUE_TYPE: 'Incident',
+  JIRA_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:999999999999:secret:jira-incident-test-AbCdEf',
+  ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:999999999999:sns-alerts-test',
+  INCIDENT_TABLE_NAME: 'dynamodb-incidents-test',
+  // Critical: the CPU, traffic, composite, anomaly, payments and Lambda-action fixtures; not: the SNS "EXAMPLE".
+  JIRA_TICKET_ALARM_PATTERN: '^(ServerCpu|TotalNetwork|ServiceAggregated|payments-|lambda-demo-|crit)',
+  JIRA_RESOLVE_TRANSITION: 'Done',
+};
+const ENV_KEYS = [...Object.keys(BASE_ENV), 'JIRA_REQUEST_TIMEOUT_MS', 'JIRA_MAX_ATTEMPTS'];
+
+export class FakeClock implements Clock {
+  t = Date.parse('2024-05-14T10:00:00.000Z');
+  readonly sleeps: number[] = [];
+  jitter = 0.5;
+  now = (): number => this.t;
+  random = (): number => this.jitter;
+  sleep = async (ms: number): Promise<void> => {
+    this.sleeps.push(ms);
+    this.t += ms;
+    await new Promise((resolve) => setImmediate(resolve));
+  };
+}
+
+export function lambdaContext(remainingMs = 30_000): Context {
+  return {
+    functionName: 'lambda-jira-incident-test',
+    awsRequestId: 'req-1',
+    getRemainingTimeInMillis: () => remainingMs,
+  } as unknown as Context;
+}
+
+export interface Harness {
+  readonly clock: FakeClock;
+  readonly table: FakeTable;
+  readonly jira: FakeJira;
+  readonly sns: ReturnType<typeof mockClient>;
+  readonly secrets: ReturnType<typeof mockClient>;
+  readonly dynamo: ReturnType<typeof mockClient>;
+  readonly logs: string[];
+  invoke(event: unknown, remainingMs?: number): Promise<HandlerResult>;
+  emails(): PublishCommandInput[];
+  logRecords(): Record<string, unknown>[];
+  restore(): void;
+}
+
+export function setUp(
+  env: Partial<
+    Record<keyof typeof BASE_ENV | 'JIRA_REQUEST_TIMEOUT_MS' | 'JIRA_MAX_ATTEMPTS', string | undefined>
+  > = {},
+): Harness {
+  const saved = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
+  for (const k of ENV_KEYS) delete process.env[k];
+  for (const [k, v] of Object.entries({ ...BASE_ENV, ...env })) if (v !== undefined) process.env[k] = v;
+
+  const clock = new FakeClock();
+  const table = new FakeTable();
+  const jira = new FakeJira(process.env.JIRA_BASE_URL ?? '', EXPECTED_AUTH);
+  const sns = mockClient(SNSClient);
+  sns.on(PublishCommand).resolves({ MessageId: 'msg-1' });
+  const secrets = mockClient(SecretsManagerClient);
+  secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify(SECRET) });
+  const dynamo = mockClient(DynamoDBDocumentClient);
+  dynamo.on(UpdateCommand).callsFake(async (input) => table.update(input));
+  dynamo.on(GetCommand).callsFake(async (input) => table.get(input));
+  const fetchSpy = jest.spyOn(globalThis, 'fetch').mockImplementation(jira.fetch);
+  const logs: string[] = [];
+  // Powertools writes INFO/WARN to stdout and ERROR to stderr.
+  const capture = (chunk: string | Uint8Array) => {
+    logs.push(String(chunk));
+    return true;
+  };
+  const writeSpies = [
+    jest.spyOn(process.stdout, 'write').mockImplementation(capture),
+    jest.spyOn(process.stderr, 'write').mockImplementation(capture),
+  ];
+  resetForTests({ clock });
+
+  return {
+    clock,
+    table,
+    jira,
+    sns,
+    secrets,
+    dynamo,
+    logs,
+    invoke: (event, remainingMs) => handler(event, lambdaContext(remainingMs)),
+    emails: () => sns.commandCalls(PublishCommand).map((c) => c.args[0].input as PublishCommandInput),
+    logRecords: () =>
+      logs
+        .join('')
+        .split('\n')
+        .filter((l) => l.trim().startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    restore: () => {
+      fetchSpy.mockRestore();
+      for (const spy of writeSpies) spy.mockRestore();
+      sns.restore();
+      secrets.restore();
+      dynamo.restore();
+      for (const k of ENV_KEYS) {
+        if (saved[k] === undefined) delete process.env[k];
+        else process.env[k] = saved[k];
+      }
+      resetForTests();
+    },
+  };
+}
