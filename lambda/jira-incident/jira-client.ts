@@ -103,8 +103,37 @@ interface Attempt {
 export class JiraClient {
   constructor(private readonly options: JiraClientOptions) {}
 
+  /**
+   * Creates an issue. JIRA has no idempotency key, so when an attempt may have been applied (timeout,
+   * reset, 5xx) the next attempt first searches for the issue by its claim label and adopts it: a lost
+   * response never becomes a second issue. A failed search fails the create (the claim keeps its token,
+   * and the Lambda retry searches again) rather than posting blindly.
+   */
   async createIssue(body: CreateIssueBody, deadline: number): Promise<{ id: string; key: string }> {
-    const created = await this.request('POST', '/rest/api/3/issue', body, deadline);
+    const claimLabels = (body.fields?.labels ?? []).filter((label) => label.startsWith(CLAIM_LABEL_PREFIX));
+    const findCreated = async (failure: JiraApiError) => {
+      const tokens = claimLabels.map((label) => label.slice(CLAIM_LABEL_PREFIX.length));
+      const [key] = await this.searchIssueKeys(buildClaimSearchBody(body.fields.project.key, tokens), deadline);
+      if (key) {
+        logger.info('Found the issue of an unanswered create; not creating another', { ticketKey: key });
+        return { id: key, key };
+      }
+      if (failure.mayStillBeInFlight) {
+        // JIRA may still be creating it: posting again now could make a second issue.
+        throw new JiraApiError(
+          failure.status,
+          `${failure.message}; the create may still complete, so it is not repeated now (the next attempt adopts the issue by its claim label)`,
+        );
+      }
+      return undefined;
+    };
+    const created = await this.request(
+      'POST',
+      '/rest/api/3/issue',
+      body,
+      deadline,
+      claimLabels.length > 0 ? findCreated : undefined,
+    );
     if (!isRecord(created) || typeof created.key !== 'string' || !/^[A-Z][A-Z0-9_]*-\d+$/.test(created.key)) {
       throw new JiraApiError(201, 'JIRA POST /rest/api/3/issue returned no issue key');
     }
@@ -137,7 +166,17 @@ export class JiraClient {
     return issues.filter(isRecord).flatMap((i) => (typeof i.key === 'string' ? [i.key] : []));
   }
 
-  private async request(method: string, path: string, body: unknown, deadline: number): Promise<unknown> {
+  /**
+   * @param recover called before retrying an attempt that may have been applied; a value it returns is
+   *   the result (the earlier attempt did succeed), undefined means retry, a throw ends the request.
+   */
+  private async request(
+    method: string,
+    path: string,
+    body: unknown,
+    deadline: number,
+    recover?: (failure: JiraApiError) => Promise<unknown>,
+  ): Promise<unknown> {
     const { clock, maxAttempts } = this.options;
     for (let attempt = 1; ; attempt++) {
       const remaining = deadline - clock.now();
@@ -165,8 +204,19 @@ export class JiraClient {
           error.definitelyNotApplied,
         );
       }
-      logger.warn('JIRA request failed, retrying', { method, path, attempt, status: error.status, delayMs });
+      logger.warn('JIRA request failed, retrying', {
+        method,
+        path,
+        attempt,
+        status: error.status,
+        error: error.message,
+        delayMs,
+      });
       await clock.sleep(delayMs);
+      if (recover && !error.definitelyNotApplied) {
+        const recovered = await recover(error);
+        if (recovered !== undefined) return recovered;
+      }
     }
   }
 
@@ -195,7 +245,11 @@ export class JiraClient {
       });
       text = await response.text();
     } catch (err) {
-      return { error: new JiraApiError(0, `${what} failed: ${networkReason(err, timeoutMs)}`), retryable: true };
+      const timedOut = isTimeout(err);
+      return {
+        error: new JiraApiError(0, `${what} failed: ${networkReason(err, timeoutMs)}`, false, timedOut),
+        retryable: true,
+      };
     }
     const status = response.status;
     if (status >= 200 && status < 300) {
@@ -252,9 +306,14 @@ export function errorDetail(text: string): string {
   return `no error messages in response body ${singleLine(text, 300)}`;
 }
 
+function isTimeout(err: unknown): boolean {
+  const name = (err as { name?: string })?.name;
+  return name === 'TimeoutError' || name === 'AbortError';
+}
+
 function networkReason(err: unknown, timeoutMs: number): string {
   const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return `timed out after ${timeoutMs} ms`;
+  if (isTimeout(err)) return `timed out after ${timeoutMs} ms`;
   const code = e?.cause?.code;
   return `network error${code ? ` ${code}` : ''}: ${singleLine(e?.cause?.message ?? e?.message ?? String(err), 200)}`;
 }

@@ -330,16 +330,45 @@ describe('JIRA failures', () => {
     expect(h.emails()[1].Message).toContain('https://example.atlassian.net/browse/OPS-1');
   });
 
-  test('after a 5xx the retry searches for a possibly created issue before creating', async () => {
+  test('after a 5xx the create is retried only after a search for a possibly created issue', async () => {
     h = setUp({ JIRA_MAX_ATTEMPTS: '2' });
-    h.jira.failNext(2, 503, 'Service Unavailable');
+    h.jira.failNext(1, 503, 'Service Unavailable');
 
-    await expect(h.invoke(alarmEvent())).rejects.toThrow(/HTTP 503.*gave up after 2 attempts/);
+    expect(await h.invoke(alarmEvent())).toMatchObject({ outcome: 'created', issueKey: 'OPS-1' });
+    expect(h.jira.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'POST /rest/api/3/issue',
+      'POST /rest/api/3/search/jql',
+      'POST /rest/api/3/issue',
+    ]);
+    expect(h.jira.issues.size).toBe(1);
+  });
+
+  test('when that search fails too, the create is not repeated blindly; the Lambda retry searches again', async () => {
+    h = setUp({ JIRA_MAX_ATTEMPTS: '2' });
+    h.jira.failNext(3, 503, 'Service Unavailable');
+
+    await expect(h.invoke(alarmEvent())).rejects.toThrow(/search\/jql failed with HTTP 503.*gave up after 2 attempts/);
+    expect(h.jira.requestsTo('POST', /\/issue$/)).toHaveLength(1);
     expect(h.table.items.get(PK)?.claimTokens).toEqual(expect.any(Set));
 
     expect(await h.invoke(alarmEvent())).toMatchObject({ outcome: 'created', issueKey: 'OPS-1' });
-    expect(h.jira.requestsTo('POST', /\/search\/jql$/)).toHaveLength(1);
+    expect(h.jira.requestsTo('POST', /\/search\/jql$/)).toHaveLength(3);
     expect(h.jira.issues.size).toBe(1);
+  });
+
+  test('a create that timed out is not repeated in the same invocation (JIRA may still be creating it)', async () => {
+    h = setUp({ JIRA_MAX_ATTEMPTS: '3', JIRA_REQUEST_TIMEOUT_MS: '200' });
+    // The first create never answers: the client's timeout aborts it.
+    h.jira.once(
+      (_req, signal) =>
+        new Promise<Response>((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason))),
+    );
+
+    await expect(h.invoke(alarmEvent())).rejects.toThrow(
+      /timed out.*the create may still complete, so it is not repeated now/,
+    );
+    expect(h.jira.requestsTo('POST', /\/issue$/)).toHaveLength(1);
+    expect(h.emails()).toHaveLength(1);
   });
 
   test('a failed retry does not email the same failure twice', async () => {
