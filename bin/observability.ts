@@ -25,7 +25,9 @@ function rawConfig(app: App): unknown {
   return EXAMPLE_CONFIG;
 }
 
-const app = new App();
+// CDK's built-in template validation (a WebAssembly rule engine) costs ~2 s of every synth and only
+// warns; CI runs cfn-lint on every template instead, and cdk-nag runs on every synth.
+const app = new App({ builtinCloudFormationValidation: false });
 try {
   addObservabilityHub(app, { config: loadConfig(rawConfig(app), app.node.tryGetContext('environmentSuffix')) });
 } catch (e) {
