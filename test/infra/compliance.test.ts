@@ -19,7 +19,7 @@ interface Report {
 }
 
 function synthWithNag(overrides: Partial<ObservabilityConfigInput> = {}, mutate?: (app: App, hub: Stack) => void) {
-  const app = new App();
+  const app = new App({ builtinCloudFormationValidation: false });
   const hub = addObservabilityHub(app, { config: loadConfig({ ...EXAMPLE_CONFIG, ...overrides }, 'dev'), nag: true });
   mutate?.(app, hub);
   let error: Error | undefined;

@@ -24,7 +24,7 @@ export function synthesize(
   overrides: Partial<ObservabilityConfigInput> = {},
   options: { suffix?: string; nag?: boolean } = {},
 ): SynthesizedHub {
-  const app = new App();
+  const app = new App({ builtinCloudFormationValidation: false });
   const config = loadConfig({ ...EXAMPLE_CONFIG, ...overrides }, options.suffix ?? SUFFIX);
   const hub = addObservabilityHub(app, { config, nag: options.nag ?? false });
   const hubTemplate = Template.fromStack(hub);
