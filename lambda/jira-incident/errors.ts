@@ -64,3 +64,20 @@ export class BatchError extends Error {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** An AWS call failed; the message names the service, operation and resource (DLQ records carry it). */
+export class AwsCallError extends Error {
+  constructor(what: string, cause: unknown) {
+    super(`${what} failed: ${(cause as Error)?.name ?? 'Error'}: ${errorMessage(cause)}`, { cause });
+    this.name = 'AwsCallError';
+  }
+}
+
+/** Runs an AWS call, turning a failure into an AwsCallError that says what was being done. */
+export async function awsCall<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw new AwsCallError(what, err);
+  }
+}

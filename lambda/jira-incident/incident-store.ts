@@ -12,6 +12,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AlarmStateChange } from './events';
+import { awsCall, AwsCallError } from './errors';
 
 export type IncidentStatus = 'CLAIMED' | 'OPEN' | 'RELEASED' | 'CLOSED';
 export type EventStatus = 'IN_PROGRESS' | 'DONE' | 'FAILED';
@@ -231,8 +232,8 @@ export class IncidentStore {
   }
 
   private async get<T>(pk: string): Promise<T | undefined> {
-    const out = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk }, ConsistentRead: true }),
+    const out = await awsCall(`DynamoDB GetItem on table ${this.tableName}`, () =>
+      this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk }, ConsistentRead: true })),
     );
     return out.Item as T | undefined;
   }
@@ -280,7 +281,7 @@ export class IncidentStore {
       if (err instanceof ConditionalCheckFailedException || (err as Error).name === 'ConditionalCheckFailedException') {
         return false;
       }
-      throw err;
+      throw new AwsCallError(`DynamoDB UpdateItem on table ${this.tableName}`, err);
     }
   }
 }

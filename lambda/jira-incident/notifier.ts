@@ -1,6 +1,7 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { ALARM_TYPE_LABEL, alarmConsoleUrl, type AlarmStateChange } from './events';
 import { asciiSingleLine, multiLine, singleLine } from './text';
+import { awsCall } from './errors';
 
 /** SNS subjects: ASCII, no line breaks, under 100 characters. */
 export const SUBJECT_MAX = 99;
@@ -88,8 +89,8 @@ export class Notifier {
 
   async publish(change: AlarmStateChange, ticket: TicketReport): Promise<void> {
     const email = buildEmail(change, ticket, this.jiraBaseUrl);
-    await this.client.send(
-      new PublishCommand({ TopicArn: this.topicArn, Subject: email.subject, Message: email.message }),
+    await awsCall(`SNS Publish to ${this.topicArn}`, () =>
+      this.client.send(new PublishCommand({ TopicArn: this.topicArn, Subject: email.subject, Message: email.message })),
     );
   }
 }

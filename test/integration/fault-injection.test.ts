@@ -268,7 +268,8 @@ const failedIntoDlq: Case[] = [
     log: /ResourceNotFoundException/,
     emails: 'at-least-one',
     emailText: /could not be created/,
-    dlqError: /^ResourceNotFoundException: /,
+    dlqError:
+      /^AwsCallError: DynamoDB UpdateItem on table ddb-jira-incidents-missing failed: ResourceNotFoundException: /,
   },
   {
     name: 'SNS: the alert topic does not exist (the issue is still created, once)',
@@ -278,7 +279,8 @@ const failedIntoDlq: Case[] = [
     createRequests: 1,
     log: /Could not publish the email notification/,
     emails: 'none',
-    dlqError: /^NotFound(Exception)?: /,
+    dlqError:
+      /^AwsCallError: SNS Publish to arn:aws:sns:us-east-1:\d{12}:sns-alerts-missing failed: NotFound(Exception)?: /,
   },
 ];
 
