@@ -2,9 +2,10 @@
  * Self-tests of the fake JIRA server: it must behave like JIRA Cloud where the handler depends on
  * it, or the handler's integration tests prove nothing. Needs no AWS emulator.
  */
-import { componentValidator } from './support/openapi';
+import { JiraOpenApi } from '../support/jira-openapi';
 import { closedPortUrl, FakeJira, faults } from './support/jira-server';
 
+const componentValidator = (name: string) => JiraOpenApi.full().componentValidator(name);
 const auth = 'Basic ' + Buffer.from('ops@example.com:test-token').toString('base64');
 const adf = (text: string) => ({
   type: 'doc',
@@ -98,7 +99,7 @@ describe('fake JIRA server', () => {
       (await call('POST', '/rest/api/3/search/jql', { jql: 'project = OPS', maxResults: 'ten', startAt: 0 })).status,
     ).toBe(400);
     expect(jira.violations.map((v) => v.problems.join(' | '))).toEqual([
-      expect.stringMatching(/body\/fields must be object/),
+      expect.stringMatching(/spec: \/fields must be object/),
       expect.stringMatching(/one line.*whitespace/),
       expect.stringMatching(/must be an ADF document/),
       expect.stringMatching(/additional properties.*maxResults must be integer|maxResults must be integer/),

@@ -7,8 +7,9 @@
  *   The deprecated /rest/api/3/search answers 410 (as Atlassian does for removed APIs) and is a
  *   violation.
  * - Checks Basic auth against the credentials (default: the test secret) and answers 401 otherwise.
- * - Validates every request against the JIRA OpenAPI spec (see ./openapi.ts); an invalid request
- *   gets a 400 ErrorCollection and is recorded in `violations`. Tests assert there are none.
+ * - Validates every request against the full JIRA OpenAPI spec and JIRA's rules with the validator
+ *   the unit tests' fake also uses (test/support/jira-openapi.ts); an invalid request gets a 400
+ *   ErrorCollection and is recorded in `violations`. Tests assert there are none.
  * - Records every request (method, path, query, body, headers without `authorization`).
  * - Keeps an in-memory issue store (issues, comments, transitions, status).
  * - Fault injection: `inject(route, ...faults)` queues one-shot responses for a route (or '*');
@@ -18,7 +19,7 @@
  */
 import * as http from 'http';
 import type { AddressInfo, Socket } from 'net';
-import { resolveOperation, validateRequest } from './openapi';
+import { JiraOpenApi } from '../../support/jira-openapi';
 
 export type JiraRoute =
   | 'createIssue'
@@ -367,7 +368,7 @@ export class FakeJira {
     const violation = (problems: string[]) => this.violations.push({ method, path: urlPath, problems });
 
     // Route.
-    const op = urlPath.startsWith('/rest/api/3/') ? resolveOperation(method, urlPath) : undefined;
+    const op = urlPath.startsWith('/rest/api/3/') ? JiraOpenApi.full().resolveOperation(method, urlPath) : undefined;
     rec.operationId = op?.operationId;
     const routes: Record<string, JiraRoute> = {
       createIssue: 'createIssue',
@@ -411,7 +412,7 @@ export class FakeJira {
         problems.push('request body is not valid JSON');
       }
     }
-    if (problems.length === 0) problems.push(...validateRequest(op!, body, url.searchParams));
+    if (problems.length === 0) problems.push(...JiraOpenApi.full().validateRequest(op!, body, url.searchParams));
     if (problems.length > 0) violation(problems);
 
     const fault = this.takeFault(rec.route);

@@ -1,8 +1,9 @@
 /**
  * An in-memory JIRA Cloud used as `fetch`: issues, comments, transitions and label search, with every
- * request body checked against the OpenAPI spec (a violation fails the test), and injectable failures.
+ * request body checked against the OpenAPI spec and JIRA's rules by test/support/jira-openapi.ts (the
+ * committed subset of the spec; a violation fails the test), and injectable failures.
  */
-import { requestBodyProblems } from './openapi';
+import { JiraOpenApi } from '../../support/jira-openapi';
 
 export interface RecordedRequest {
   readonly method: string;
@@ -86,7 +87,7 @@ export class FakeJira {
     };
     this.requests.push(req);
     if (body !== undefined) {
-      for (const problem of requestBodyProblems(req.method, req.path, body)) {
+      for (const problem of JiraOpenApi.subset().requestProblems(req.method, req.path, body, url.searchParams)) {
         this.specViolations.push(`${req.method} ${req.path}: ${problem}`);
       }
     }
