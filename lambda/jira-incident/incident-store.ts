@@ -36,6 +36,8 @@ export interface IncidentRecord {
   readonly openedByEventId?: string;
   readonly lastEventId?: string;
   readonly closedByEventId?: string;
+  /** When the alarm entered the OK state that closed the incident (epoch ms): older ALARMs are stale. */
+  readonly closedStateAtMs?: number;
 }
 
 export interface EventRecord {
@@ -156,12 +158,30 @@ export class IncidentStore {
         region: change.region,
         updatedAt: iso(now),
       },
-      remove: ['issueKey', 'openedAt', 'openedByEventId', 'lastEventId', 'closedAt', 'closedByEventId', 'expiresAt'],
+      remove: [
+        'issueKey',
+        'openedAt',
+        'openedByEventId',
+        'lastEventId',
+        'closedAt',
+        'closedByEventId',
+        'closedStateAtMs',
+        'expiresAt',
+      ],
       add: { claimTokens: new Set([token]) },
+      // A CLOSED incident reopens only for an ALARM newer than the OK that closed it (late deliveries are stale).
       condition:
-        'attribute_not_exists(#pk) OR #status IN (:closed, :released) OR ' +
+        'attribute_not_exists(#pk) OR #status = :released OR ' +
+        '(#status = :closed AND (attribute_not_exists(#closedStateAtMs) OR #closedStateAtMs < :stateAtMs)) OR ' +
         '(#status = :claimed AND (#leaseUntil < :now OR #claimEventId = :eventId))',
-      values: { closed: 'CLOSED', released: 'RELEASED', claimed: 'CLAIMED', now, eventId: change.eventId },
+      values: {
+        closed: 'CLOSED',
+        released: 'RELEASED',
+        claimed: 'CLAIMED',
+        now,
+        eventId: change.eventId,
+        stateAtMs: Date.parse(change.timestamp),
+      },
     });
     if (old === false) return { acquired: false, current: await this.get<IncidentRecord>(pk) };
     return { acquired: true, previous: old };
@@ -221,6 +241,7 @@ export class IncidentStore {
         status: 'CLOSED',
         closedAt: iso(now),
         closedByEventId: change.eventId,
+        closedStateAtMs: Date.parse(change.timestamp),
         lastEventId: change.eventId,
         updatedAt: iso(now),
         expiresAt: Math.floor(now / 1000) + CLOSED_INCIDENT_TTL_SECONDS,

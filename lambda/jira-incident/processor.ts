@@ -184,6 +184,12 @@ async function openOrComment(change: AlarmStateChange, deps: ProcessorDeps, dead
     if (claim.acquired) return createUnderClaim(change, token, claim.previous, deps, deadline);
 
     const current = claim.current;
+    if (current?.status === 'CLOSED') {
+      // Only a stale ALARM loses against a CLOSED incident: it happened before the OK that resolved it.
+      const reason = `this ALARM (state changed at ${change.timestamp}) is older than the OK (${new Date(current.closedStateAtMs ?? 0).toISOString()}) that resolved ${current.issueKey ?? 'the incident'}: no new issue`;
+      logger.info('Stale ALARM delivered after the OK that followed it', { reason });
+      return { outcome: 'notified', reason };
+    }
     if (current?.status === 'OPEN' && current.issueKey) {
       if (current.openedByEventId === change.eventId) {
         return { outcome: 'created', issueKey: current.issueKey, reason: 'issue recorded by an earlier attempt' };

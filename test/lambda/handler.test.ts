@@ -97,9 +97,28 @@ describe('ALARM -> repeat -> OK -> ALARM lifecycle', () => {
     expect(h.table.items.get(PK)).toMatchObject({ status: 'CLOSED', issueKey: 'OPS-1' });
     expect(h.table.items.get(PK)?.expiresAt).toEqual(expect.any(Number));
 
-    const next = await h.invoke(alarmEvent('second-incident'));
-    expect(next).toMatchObject({ outcome: 'created', issueKey: 'OPS-2' });
+    const next = alarmEvent('second-incident');
+    (next.detail.state as { timestamp: string }).timestamp = '2019-10-02T18:00:00.000+0000'; // after the OK
+    expect(await h.invoke(next)).toMatchObject({ outcome: 'created', issueKey: 'OPS-2' });
     expect(h.table.items.get(PK)).toMatchObject({ status: 'OPEN', issueKey: 'OPS-2' });
+  });
+
+  test('an ALARM delivered after the OK that followed it is stale: email, no new issue', async () => {
+    await h.invoke(alarmEvent()); // ALARM at 17:04, OPS-1
+    await h.invoke(event(OK)); // OK at 17:34 closes OPS-1
+
+    const late = alarmEvent('late-redelivery-of-an-earlier-alarm'); // state change at 17:04, older than the OK
+    const result = await h.invoke(late);
+
+    expect(result).toMatchObject({ outcome: 'notified' });
+    expect(result).toHaveProperty(
+      'reason',
+      expect.stringMatching(/older than the OK \(2019-10-02T17:34:40.989Z\) that resolved OPS-1/),
+    );
+    expect(h.jira.creates).toHaveLength(1);
+    expect(h.table.items.get(PK)).toMatchObject({ status: 'CLOSED', issueKey: 'OPS-1' });
+    expect(h.emails()).toHaveLength(3);
+    expect(h.emails()[2].Message).toMatch(/older than the OK/);
   });
 
   test('OK without an open issue only emails', async () => {
