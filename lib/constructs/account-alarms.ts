@@ -85,14 +85,6 @@ export class AccountAlarms extends Construct {
     });
     for (const stack of stacks) this.platformCritical.node.addDependency(stack);
   }
-
-  /** Every alarm of this construct, metric and composite. */
-  get allAlarms(): cloudwatch.IAlarm[] {
-    return [
-      this.platformCritical,
-      ...this.byAccount.flatMap((set) => [set.degraded, set.errors, set.latency, set.throttling]),
-    ];
-  }
 }
 
 const alarmName = (naming: Naming, purpose: string, account: MemberAccount) =>

@@ -146,43 +146,40 @@ function search(
   });
 }
 
-function total(metricName: string, label: string): cloudwatch.MathExpression {
+/** The sum over every series a SEARCH finds (all linked accounts). */
+function total(searchExpression: string, label: string): cloudwatch.MathExpression {
   return new cloudwatch.MathExpression({
-    expression: `SUM(SEARCH('{${APP_METRIC_NAMESPACE}} MetricName="${metricName}"', 'Sum', ${PERIOD_SECONDS}))`,
+    expression: `SUM(SEARCH('${searchExpression}', 'Sum', ${PERIOD_SECONDS}))`,
     usingMetrics: {},
     label,
     period: APP_METRIC_PERIOD,
   });
 }
 
+const appMetricSearch = (metricName: string) => `{${APP_METRIC_NAMESPACE}} MetricName="${metricName}"`;
+
 /** Across all linked accounts: one SEARCH per graph, so its cost does not grow with the organization. */
 function aggregateRow(): cloudwatch.IWidget[] {
   const graph = (title: string, left: cloudwatch.IMetric[]) =>
     new cloudwatch.GraphWidget({ title, left, width: 8, height: 6 });
   return [
-    graph('All accounts: errors', [total(APP_METRIC_FILTERS.errors.metricName, 'Errors, all accounts')]),
-    graph('All accounts: payments', [total(APP_METRIC_FILTERS.payments.metricName, 'Payments, all accounts')]),
+    graph('All accounts: errors', [
+      total(appMetricSearch(APP_METRIC_FILTERS.errors.metricName), 'Errors, all accounts'),
+    ]),
+    graph('All accounts: payments', [
+      total(appMetricSearch(APP_METRIC_FILTERS.payments.metricName), 'Payments, all accounts'),
+    ]),
     graph('All accounts: p99 payment latency by account', [
-      search(`{${APP_METRIC_NAMESPACE}} MetricName="${APP_METRIC_FILTERS.paymentLatency.metricName}"`, 'p99', 'p99'),
+      search(appMetricSearch(APP_METRIC_FILTERS.paymentLatency.metricName), 'p99', 'p99'),
     ]),
     graph('All accounts: throttled calls (app logs)', [
-      total(APP_METRIC_FILTERS.throttledCalls.metricName, 'Throttled, all accounts'),
+      total(appMetricSearch(APP_METRIC_FILTERS.throttledCalls.metricName), 'Throttled, all accounts'),
     ]),
     graph('All accounts: Lambda errors', [
-      new cloudwatch.MathExpression({
-        expression: `SUM(SEARCH('{AWS/Lambda,FunctionName} MetricName="Errors"', 'Sum', ${PERIOD_SECONDS}))`,
-        usingMetrics: {},
-        label: 'Lambda errors, all accounts',
-        period: APP_METRIC_PERIOD,
-      }),
+      total('{AWS/Lambda,FunctionName} MetricName="Errors"', 'Lambda errors, all accounts'),
     ]),
     graph('All accounts: API Gateway 5XX', [
-      new cloudwatch.MathExpression({
-        expression: `SUM(SEARCH('{AWS/ApiGateway,ApiName} MetricName="5XXError"', 'Sum', ${PERIOD_SECONDS}))`,
-        usingMetrics: {},
-        label: 'API 5XX, all accounts',
-        period: APP_METRIC_PERIOD,
-      }),
+      total('{AWS/ApiGateway,ApiName} MetricName="5XXError"', 'API 5XX, all accounts'),
     ]),
   ];
 }
