@@ -1,7 +1,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, PCIDSS321Checks } from 'cdk-nag';
 import { ObservabilityConfig } from './config';
-import { MonitoringHubStack } from './monitoring-hub-stack';
+import { MonitoringHubStack } from './hub/monitoring-hub-stack';
 
 export interface ObservabilityAppOptions {
   readonly config: ObservabilityConfig;

@@ -1,9 +1,9 @@
 import { Duration } from 'aws-cdk-lib';
-import { Metric, Unit } from 'aws-cdk-lib/aws-cloudwatch';
+import { Unit } from 'aws-cdk-lib/aws-cloudwatch';
 
 /**
- * The application metrics that member accounts publish (from log metric filters) and the hub reads
- * (dashboard, alarms). One definition, so the two sides of the StackSet boundary cannot drift apart.
+ * The application metrics that member accounts publish (from log metric filters) and alarm on, and that
+ * the hub shows. One definition, so the two sides of the StackSet boundary cannot drift apart.
  */
 export const APP_METRIC_NAMESPACE = 'Observability/Payments';
 
@@ -15,17 +15,35 @@ export interface AppMetricFilter {
   /** `1` for counts, or a `$.field` selector for values such as latency. */
   readonly metricValue: string;
   readonly unit: Unit;
+  /**
+   * Published for log events that were ingested and did not match. Counts use 0 so a period with traffic
+   * but no match reads as zero; values (latency) have none, since a default would put zeros into the
+   * distribution and falsify p50/p99 (CloudWatch Logs user guide, "Creating metric filters": default value).
+   */
+  readonly defaultValue?: number;
 }
 
-/** The `errorCode` values AWS APIs return when they throttle a caller. */
+/**
+ * The `errorCode` values AWS APIs return when they throttle a caller: the throttling codes the AWS SDKs retry
+ * (smithy `service-error-classification`, THROTTLING_ERROR_CODES), and `Client.RequestLimitExceeded`, the form in
+ * which CloudTrail records EC2's `RequestLimitExceeded`.
+ */
 export const THROTTLING_ERROR_CODES = [
-  'ThrottlingException',
   'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'RequestThrottledException',
   'TooManyRequestsException',
-  'RequestLimitExceeded',
   'ProvisionedThroughputExceededException',
+  'TransactionInProgressException',
+  'RequestLimitExceeded',
+  'Client.RequestLimitExceeded',
+  'BandwidthLimitExceeded',
+  'LimitExceededException',
   'RequestThrottled',
   'SlowDown',
+  'PriorRequestNotComplete',
+  'EC2ThrottledException',
 ];
 
 const anyThrottlingErrorCode = THROTTLING_ERROR_CODES.map((code) => `($.errorCode = "${code}")`).join(' || ');
@@ -37,6 +55,7 @@ export const APP_METRIC_FILTERS = {
     filterPattern: '{ $.level = "ERROR" }',
     metricValue: '1',
     unit: Unit.COUNT,
+    defaultValue: 0,
   },
   paymentLatency: {
     metricName: 'PaymentLatency',
@@ -49,27 +68,46 @@ export const APP_METRIC_FILTERS = {
     filterPattern: '{ $.event = "payment_processed" }',
     metricValue: '1',
     unit: Unit.COUNT,
+    defaultValue: 0,
   },
   throttledCalls: {
     metricName: 'ThrottledCalls',
     filterPattern: `{ ${anyThrottlingErrorCode} }`,
     metricValue: '1',
     unit: Unit.COUNT,
+    defaultValue: 0,
   },
 } as const satisfies Record<string, AppMetricFilter>;
 
-/** How often the hub looks at application metrics: alarms and dashboard graphs. */
+/** How often application metrics are evaluated: alarms and dashboard graphs. */
 export const APP_METRIC_PERIOD = Duration.minutes(5);
 
-/** An application metric of one member account, as the hub reads it (cross-account: renders `AccountId`). */
-export function accountMetric(filter: AppMetricFilter, accountId: string, statistic: string, label?: string): Metric {
-  return new Metric({
-    namespace: APP_METRIC_NAMESPACE,
-    metricName: filter.metricName,
-    account: accountId,
-    statistic,
-    period: APP_METRIC_PERIOD,
-    unit: filter.unit,
-    label,
-  });
-}
+/** What member accounts share with the hub through their OAM links; the hub sink admits exactly these. */
+export const SHARED_TELEMETRY_TYPES = ['AWS::CloudWatch::Metric', 'AWS::Logs::LogGroup', 'AWS::XRay::Trace'];
+
+/**
+ * Payments at or above the account's latency threshold (a parameter of the member template). With the payment
+ * count it gives the share of slow payments: more than 1% slow is exactly "p99 at or above the threshold"
+ * (nearest-rank p99), and unlike the percentile it is defined in a period without payments.
+ */
+export const SLOW_PAYMENT_FILTER = {
+  metricName: 'SlowPaymentCount',
+  filterPattern: (thresholdMs: string) => `{ ($.event = "payment_processed") && ($.latencyMs >= ${thresholdMs}) }`,
+  metricValue: '1',
+  unit: Unit.COUNT,
+  defaultValue: 0,
+};
+
+/** The count metrics that get a 0 every minute from the member's zero baseline schedule. */
+export const ZERO_BASELINE_METRICS = [
+  APP_METRIC_FILTERS.errors.metricName,
+  APP_METRIC_FILTERS.payments.metricName,
+  APP_METRIC_FILTERS.throttledCalls.metricName,
+  SLOW_PAYMENT_FILTER.metricName,
+];
+
+/**
+ * Errors and latency: 2 of the last 3 five-minute periods. A short burst does not page; a degradation that
+ * starts at t opens its ticket by t + 10 minutes plus metric delivery (README, "What the alarms mean").
+ */
+export const ALARM_EVALUATION = { evaluationPeriods: 3, datapointsToAlarm: 2 } as const;

@@ -9,6 +9,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { IConstruct } from 'constructs';
 import { addObservabilityHub } from '../../lib/app';
 import { EXAMPLE_CONFIG, loadConfig, ObservabilityConfigInput } from '../../lib/config';
+import { FULL_FEATURES } from './support';
 
 interface Report {
   pluginReports: {
@@ -40,6 +41,15 @@ const violations = (report: Report) =>
 test.each([
   ['service-managed (example config)', {}],
   ['self-managed', { deployment: { permissionModel: 'SELF_MANAGED' as const } }],
+  ['every optional feature on', FULL_FEATURES],
+  [
+    'every optional feature off',
+    { tracing: false, heartbeat: { enabled: false }, opsCenter: { enabled: false }, maintenanceWindows: [] },
+  ],
+  [
+    'reusing the foundation',
+    { foundation: { oamSinkArn: 'arn:aws:oam:us-east-1:111111111111:sink/a1b2c3d4-5678-90ab-cdef-111111111111' } },
+  ],
 ])('%s: synth passes AwsSolutions and PCI DSS 3.2.1 with no unacknowledged finding', (_name, overrides) => {
   const { error, report } = synthWithNag(overrides);
   expect(violations(report)).toEqual([]);

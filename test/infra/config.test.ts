@@ -133,7 +133,7 @@ const badConfigs: [string, () => unknown, string, RegExp][] = [
     'a VPC account without its OU (service-managed)',
     () => withMembers([{ ...a, organizationalUnitId: undefined }, b, c]),
     'memberAccounts[0].organizationalUnitId = missing',
-    /required when the account has a vpc/,
+    /required when the account sets vpc/,
   ],
   [
     'an account OU not deployed to',
@@ -141,7 +141,89 @@ const badConfigs: [string, () => unknown, string, RegExp][] = [
     'memberAccounts[0].organizationalUnitId = "ou-ab12-other001"',
     /not in deployment\.organizationalUnitIds/,
   ],
-  ['an unknown key (typo)', () => ({ ...example(), alertEmail: ['x@example.com'] }), '(config)', /alertEmail/],
+  [
+    'an unknown key (typo), named like every other problem',
+    () => ({ ...example(), alertEmail: ['x@example.com'] }),
+    '- alertEmail: unknown key. Fix: remove it or correct its spelling',
+    /^(?![\s\S]*\(config\))/,
+  ],
+  [
+    'an unknown nested key',
+    () => ({ ...example(), jira: { ...example().jira, projectkey: 'OPS' } }),
+    '- jira.projectkey: unknown key. Fix:',
+    /./,
+  ],
+  [
+    'a renamed key',
+    () => ({ ...example(), cloudTrailLogGroupName: 'org-trail' }),
+    '- cloudTrailLogGroupName: was renamed. Fix: use cloudTrail.logGroupName',
+    /./,
+  ],
+  [
+    'a foundation sink that is not an OAM sink ARN',
+    () => ({ ...example(), foundation: { oamSinkArn: 'sink-observability-prod' } }),
+    'foundation.oamSinkArn = "sink-observability-prod"',
+    /OAM sink\. Fix:/,
+  ],
+  [
+    'a foundation sink in another account or region',
+    () => ({
+      ...example(),
+      foundation: { oamSinkArn: 'arn:aws:oam:eu-west-1:999999999999:sink/a1b2c3d4-5678-90ab-cdef-111111111111' },
+    }),
+    'foundation.oamSinkArn',
+    /must be the hub's \(111111111111\/us-east-1\)\. Fix:/,
+  ],
+  [
+    'per-account thresholds without the OU (service-managed)',
+    () => withMembers([a, { ...b, organizationalUnitId: undefined, thresholds: { errorCount: 5 } }, c]),
+    'memberAccounts[1].organizationalUnitId = missing',
+    /required when the account sets thresholds/,
+  ],
+  [
+    'a silence window that is not whole periods',
+    () => ({ ...example(), thresholds: { silenceMinutes: 12 } }),
+    'thresholds.silenceMinutes = 12',
+    /multiple of 5 minutes\. Fix:/,
+  ],
+  [
+    'a maintenance window that is neither one-off nor weekly',
+    () => ({ ...example(), maintenanceWindows: [{ name: 'upgrade' }] }),
+    'maintenanceWindows[0]',
+    /either one-off \(start and end\) or recurring \(weekly\)/,
+  ],
+  [
+    'a maintenance window that ends before it starts',
+    () => ({
+      ...example(),
+      maintenanceWindows: [{ name: 'upgrade', start: '2026-12-24T22:00:00Z', end: '2026-12-24T21:00:00Z' }],
+    }),
+    'maintenanceWindows[0].end',
+    /must be after start/,
+  ],
+  [
+    'a maintenance window for an account that is not a member',
+    () => ({
+      ...example(),
+      maintenanceWindows: [
+        { name: 'upgrade', weekly: { startTime: '02:00', durationMinutes: 60 }, accounts: ['999999999999'] },
+      ],
+    }),
+    'maintenanceWindows[0].accounts[0] = "999999999999"',
+    /not in memberAccounts/,
+  ],
+  [
+    'a canary health URL that is not https',
+    () => ({ ...example(), canary: { healthUrl: 'http://payments.example.com/health' } }),
+    'canary.healthUrl',
+    /https URL/,
+  ],
+  [
+    'a JIRA concurrency below the SQS event source minimum',
+    () => ({ ...example(), jira: { ...example().jira, maxConcurrency: 1 } }),
+    'jira.maxConcurrency = 1',
+    /./,
+  ],
   [
     'an unknown permission model',
     () => ({ ...example(), deployment: { permissionModel: 'SELF' } }),
@@ -198,6 +280,17 @@ test('accepts the longest suffix, loopback http JIRA URLs (local tests) and self
   const local = { ...example(), jira: { ...example().jira, baseUrl: 'http://127.0.0.1:8080' } };
   expect(loadConfig(local, 'dev').jira.baseUrl).toBe('http://127.0.0.1:8080');
   const selfManaged = { ...example(), deployment: { permissionModel: 'SELF_MANAGED' as const } };
+  const full = loadConfig(example(), 'dev');
+  expect(full).toMatchObject({
+    tracing: true,
+    heartbeat: { enabled: true, intervalMinutes: 360 },
+    opsCenter: { enabled: false },
+    notifications: { digestWindowSeconds: 60 },
+    jira: { maxConcurrency: 3, storm: { maxNewIssues: 5, windowMinutes: 15 } },
+    cloudTrail: { logGroupName: 'aws-controltower/CloudTrailLogs' },
+    maintenanceWindows: [],
+  });
+  expect(full.memberAccounts[0].vpc).toMatchObject({ region: 'us-east-1', privateDns: true });
   expect(loadConfig(selfManaged, 'dev').deployment).toEqual({
     permissionModel: 'SELF_MANAGED',
     executionRoleName: 'AWSCloudFormationStackSetExecutionRole',

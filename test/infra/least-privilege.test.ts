@@ -3,8 +3,7 @@
  * each resource policy (topic, bus, sink, queue, log group, function) and under which condition.
  */
 import { Template } from 'aws-cdk-lib/assertions';
-import { MONITORING_READ_ACTIONS } from '../../lib/member-account-stack';
-import { asArray, ofType, policyStatements, render, synthesize } from './support';
+import { asArray, FULL_FEATURES, ofType, policyStatements, render, resources, synthesize } from './support';
 
 const { hubWithNested, memberTemplate } = synthesize();
 const { hubWithNested: selfManagedHub } = synthesize({ deployment: { permissionModel: 'SELF_MANAGED' } });
@@ -14,27 +13,8 @@ const templates: [string, Template][] = [
   ['member', memberTemplate],
 ];
 
-/** Read actions that support no resource-level permissions (Service Authorization Reference). */
-const ACTIONS_WITHOUT_RESOURCE_LEVEL = new Set([
-  ...MONITORING_READ_ACTIONS.metricsAnyResource,
-  ...MONITORING_READ_ACTIONS.logsAnyResource,
-]);
-
 describe.each(templates)('%s', (_name, template) => {
   const allows = policyStatements(template).filter(({ statement }) => statement.Effect === 'Allow');
-
-  test('identity policies: Resource "*" only for actions without resource-level permissions', () => {
-    const identity = allows.filter(
-      ({ where }) =>
-        where.endsWith('.PolicyDocument') && !where.includes('QueuePolicy') && !where.includes('TopicPolicy'),
-    );
-    for (const { where, statement } of identity) {
-      if (!asArray(statement.Resource as unknown[]).some((r) => r === '*')) continue;
-      for (const action of asArray(statement.Action as string[])) {
-        expect([where, action, ACTIONS_WITHOUT_RESOURCE_LEVEL.has(action)]).toEqual([where, action, true]);
-      }
-    }
-  });
 
   test('identity policies never grant IAM, KMS key administration or write access to other accounts', () => {
     for (const { where, statement } of allows) {
@@ -94,10 +74,14 @@ test('the organization-wide policies (sink, bus) are scoped by aws:PrincipalOrgI
   }
 });
 
-test('queues and the topic refuse requests without TLS', () => {
-  const denies = policyStatements(hubWithNested).filter(({ statement }) => statement.Effect === 'Deny');
-  expect(denies.map(({ statement }) => statement.Condition)).toEqual([
-    { Bool: { 'aws:SecureTransport': 'false' } },
-    { Bool: { 'aws:SecureTransport': 'false' } },
-  ]);
+test('queues, the topic and the canary bucket refuse requests without TLS', () => {
+  const { hubTemplate } = synthesize(FULL_FEATURES);
+  const denies = policyStatements(hubTemplate).filter(({ statement }) => statement.Effect === 'Deny');
+  const policies = ['AWS::SQS::QueuePolicy', 'AWS::SNS::TopicPolicy', 'AWS::S3::BucketPolicy'];
+  const all = resources(hubTemplate);
+  const count = Object.values(all).filter((r) => policies.includes(r.Type)).length;
+  expect(count).toBe(5); // DLQ, buffer, digest, topic, canary bucket
+  expect(denies.map(({ statement }) => statement.Condition)).toEqual(
+    Array(count).fill({ Bool: { 'aws:SecureTransport': 'false' } }),
+  );
 });

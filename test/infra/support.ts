@@ -4,15 +4,53 @@ import { App, NestedStack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { addObservabilityHub } from '../../lib/app';
 import { EXAMPLE_CONFIG, loadConfig, ObservabilityConfigInput } from '../../lib/config';
-import { MonitoringHubStack } from '../../lib/monitoring-hub-stack';
+import { MonitoringHubStack } from '../../lib/hub/monitoring-hub-stack';
 
 export const SUFFIX = 'dev';
+
+/**
+ * Every optional feature switched on: a canary, OpsCenter, maintenance windows, per-account thresholds and
+ * critical silence, two application log groups and a second region. Cross-cutting checks run on this too.
+ */
+export const FULL_FEATURES: Partial<ObservabilityConfigInput> = {
+  canary: { healthUrl: 'https://payments.example.com/health' },
+  opsCenter: { enabled: true },
+  tracing: true,
+  applicationLogGroups: ['payments-api', 'ledger-worker'],
+  maintenanceWindows: [
+    { name: 'card-network-upgrade', start: '2026-12-24T22:00:00Z', end: '2026-12-25T02:00:00Z' },
+    { name: 'weekly-patching', weekly: { days: ['SUN'], startTime: '23:00', durationMinutes: 120 } },
+  ],
+  deployment: {
+    permissionModel: 'SERVICE_MANAGED',
+    organizationalUnitIds: ['ou-ab12-paym0001'],
+    regions: ['us-east-1', 'eu-west-1'],
+  },
+  memberAccounts: [
+    {
+      id: '222222222222',
+      name: 'payments-prod',
+      organizationalUnitId: 'ou-ab12-paym0001',
+      vpc: {
+        vpcId: 'vpc-0a1b2c3d4e5f60718',
+        cidr: '10.20.0.0/16',
+        subnetIds: ['subnet-0a1b2c3d4e5f60718'],
+        region: 'eu-west-1',
+        privateDns: false,
+      },
+      thresholds: { errorCount: 25, silenceMinutes: 30 },
+      silenceIsCritical: true,
+    },
+    { id: '333333333333', name: 'payments-gateway', organizationalUnitId: 'ou-ab12-paym0001' },
+    { id: '444444444444', name: 'ledger', organizationalUnitId: 'ou-ab12-paym0001' },
+  ],
+};
 
 export interface SynthesizedHub {
   readonly app: App;
   readonly hub: MonitoringHubStack;
   readonly hubTemplate: Template;
-  /** The hub's nested stacks (account alarm shards). */
+  /** The hub's nested stacks (per-account dashboard pages). */
   readonly nestedTemplates: Template[];
   /** Hub and nested stacks as one template: what the hub account gets. */
   readonly hubWithNested: Template;
@@ -79,6 +117,10 @@ export function render(value: unknown): string {
     if ('Ref' in obj) return `\${${String(obj.Ref)}}`;
     if ('Fn::GetAtt' in obj) return `\${${(obj['Fn::GetAtt'] as string[]).join('.')}}`;
     if ('Fn::Sub' in obj) return String(obj['Fn::Sub']);
+    if ('Fn::If' in obj) {
+      const [condition, whenTrue, whenFalse] = obj['Fn::If'] as [string, unknown, unknown];
+      return `\${If ${condition} ${render(whenTrue)} | ${render(whenFalse)}}`;
+    }
   }
   return JSON.stringify(value);
 }
@@ -111,3 +153,47 @@ export function policyStatements(template: Template): { where: string; statement
 
 export const asArray = <T>(value: T | T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+/** `n` member accounts in one OU, for scale tests. */
+export function generatedAccounts(
+  n: number,
+  ou = 'ou-ab12-paym0001',
+): NonNullable<ObservabilityConfigInput['memberAccounts']> {
+  return Array.from({ length: n }, (_, i) => ({
+    id: String(100000000000 + i),
+    name: `payments-${i}`,
+    organizationalUnitId: ou,
+  }));
+}
+
+export interface DashboardWidget {
+  type: string;
+  properties: { metrics?: unknown[][]; alarms?: unknown[]; insightRule?: { maxContributorCount: number } };
+}
+
+/**
+ * Metrics a widget makes CloudWatch fetch: a metric 1; a Metrics Insights query its LIMIT with GROUP BY (500,
+ * CloudWatch's cap, without LIMIT), else 1; a SEARCH up to 500 (its cap); a Contributor Insights widget its
+ * contributor count.
+ */
+export function fetchedMetrics(widget: DashboardWidget): number {
+  if (widget.properties.insightRule) return widget.properties.insightRule.maxContributorCount;
+  return (widget.properties.metrics ?? []).reduce((total, entry) => {
+    const options = entry[entry.length - 1] as { expression?: string } | undefined;
+    const expression = typeof options === 'object' && options ? options.expression : undefined;
+    if (!expression) return total + 1;
+    if (/SEARCH\(/.test(expression)) return total + 500;
+    if (/^SELECT /.test(expression)) {
+      if (!/GROUP BY/.test(expression)) return total + 1;
+      return total + Number(/LIMIT (\d+)/.exec(expression)?.[1] ?? 500);
+    }
+    return total + 1;
+  }, 0);
+}
+
+export function dashboards(template: Template): { name: string; widgets: DashboardWidget[] }[] {
+  return ofType(template, 'AWS::CloudWatch::Dashboard').map(([, p]) => ({
+    name: render(p.DashboardName),
+    widgets: (JSON.parse(render(p.DashboardBody)) as { widgets: DashboardWidget[] }).widgets,
+  }));
+}

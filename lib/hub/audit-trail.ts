@@ -4,21 +4,21 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { alarmStateChangePattern } from '../alarms';
 import { acknowledgeLogGroupWithoutCmk } from '../compliance';
 import { LeastPrivilegeRole } from '../least-privilege-role';
 import { Naming } from '../naming';
-
-/** Every CloudWatch alarm state change, wherever it comes from. */
-export const ALARM_STATE_CHANGE_PATTERN: events.EventPattern = {
-  source: ['aws.cloudwatch'],
-  detailType: ['CloudWatch Alarm State Change'],
-};
 
 export interface AuditTrailProps {
   readonly naming: Naming;
   /** Member accounts of this organization may put events on the hub bus. */
   readonly organizationId: string;
   readonly logRetention: logs.RetentionDays;
+  /**
+   * Forward every alarm of the hub account to the bus (the environment that owns the foundation), or only
+   * this environment's own (one that shares the hub account with another).
+   */
+  readonly allHubAlarms: boolean;
   /** How long the archive keeps events for replay. @default - 365 days */
   readonly archiveRetention?: Duration;
 }
@@ -61,7 +61,7 @@ export class AuditTrail extends Construct {
     new events.Rule(this, 'ForwardHubAlarms', {
       ruleName: naming.name('rule', 'forward-hub-alarms'),
       description: 'Forwards the hub account alarm state changes to the hub bus',
-      eventPattern: ALARM_STATE_CHANGE_PATTERN,
+      eventPattern: alarmStateChangePattern(props.allHubAlarms ? undefined : naming.suffix),
       targets: [new targets.EventBus(this.bus, { role: forwarder.immutableRole })],
     });
 
@@ -75,7 +75,7 @@ export class AuditTrail extends Construct {
       ruleName: naming.name('rule', 'alarm-audit'),
       description: 'Writes every alarm state change of the organization to the audit log group',
       eventBus: this.bus,
-      eventPattern: ALARM_STATE_CHANGE_PATTERN,
+      eventPattern: alarmStateChangePattern(),
     });
     // A native resource policy instead of CDK's log-group target, which deploys a custom-resource Lambda.
     new logs.CfnResourcePolicy(this, 'LogGroupPolicy', {
@@ -108,7 +108,7 @@ export class AuditTrail extends Construct {
     this.bus.archive('Archive', {
       archiveName: naming.name('archive', 'alarm-audit'),
       description: 'Every alarm state change, for replay',
-      eventPattern: ALARM_STATE_CHANGE_PATTERN,
+      eventPattern: alarmStateChangePattern(),
       retention: props.archiveRetention ?? Duration.days(365),
     });
   }

@@ -5,6 +5,8 @@ import { Naming } from '../naming';
 
 /** The AWS managed key for SNS: no customer managed keys anywhere (customer requirement). */
 export const SNS_MANAGED_KEY_ALIAS = 'alias/aws/sns';
+/** Message attribute `kind` of the handler's heartbeat publish: it proves the topic works and pages nobody. */
+export const HEARTBEAT_MESSAGE_KIND = 'heartbeat';
 
 export interface AlertTopicProps {
   readonly naming: Naming;
@@ -30,7 +32,14 @@ export class AlertTopic extends Construct {
     // The alias itself (not its ARN), as AWS documents the AWS managed key for SNS.
     (this.topic.node.defaultChild as sns.CfnTopic).kmsMasterKeyId = SNS_MANAGED_KEY_ALIAS;
     for (const email of props.emails) {
-      this.topic.addSubscription(new subscriptions.EmailSubscription(email));
+      this.topic.addSubscription(
+        new subscriptions.EmailSubscription(email, {
+          // Every message except heartbeats; a message without the attribute is delivered ("exists": false).
+          filterPolicy: {
+            kind: new sns.SubscriptionFilter([{ 'anything-but': [HEARTBEAT_MESSAGE_KIND] }, { exists: false }]),
+          },
+        }),
+      );
     }
   }
 }

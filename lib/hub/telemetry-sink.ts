@@ -1,9 +1,7 @@
 import * as oam from 'aws-cdk-lib/aws-oam';
 import { Construct } from 'constructs';
+import { SHARED_TELEMETRY_TYPES } from '../metrics';
 import { Naming } from '../naming';
-
-/** What member accounts share with the hub through their OAM links. */
-export const SHARED_TELEMETRY_TYPES = ['AWS::CloudWatch::Metric', 'AWS::Logs::LogGroup', 'AWS::XRay::Trace'];
 
 export interface TelemetrySinkProps {
   readonly naming: Naming;
@@ -11,7 +9,11 @@ export interface TelemetrySinkProps {
   readonly organizationId: string;
 }
 
-/** The Observability Access Manager sink that makes member metrics, logs and traces visible in the hub. */
+/**
+ * The Observability Access Manager sink that makes member metrics, logs and traces visible in the hub.
+ * An account holds one sink per Region (OAM CreateSink API reference), so only the environment that owns the
+ * telemetry foundation creates it; others reuse it through `foundation.oamSinkArn`.
+ */
 export class TelemetrySink extends Construct {
   readonly sinkArn: string;
 

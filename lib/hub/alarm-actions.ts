@@ -1,0 +1,105 @@
+import * as path from 'path';
+import { Duration, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { acknowledgeLogGroupWithoutCmk } from '../compliance';
+import { LeastPrivilegeRole } from '../least-privilege-role';
+import { Naming } from '../naming';
+
+export const ALARM_ACTION_ENTRY = path.join(__dirname, '..', '..', 'lambda', 'alarm-action', 'index.ts');
+
+export interface AlarmActionsProps {
+  readonly naming: Naming;
+  /** The incident buffer: every hub alarm's state changes go there (never around the storm buffer). */
+  readonly buffer: sqs.IQueue;
+  readonly topic: sns.ITopic;
+  readonly logRetention: logs.RetentionDays;
+}
+
+/**
+ * The alarm action of every hub alarm (a CloudWatch Lambda alarm action; Control Tower CT.CLOUDWATCH.PR.1 asks
+ * every alarm for one). The function forwards the state change into the incident buffer and, for the
+ * pipeline's own alarms, also emails the topic directly: a path that does not depend on the incident handler.
+ * CloudWatch cannot publish to the alert topic itself (alias/aws/sns admits only principals of the account).
+ */
+export class AlarmActions extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  private readonly directEmail = new Set<string>();
+  private readonly action: actions.LambdaAction;
+
+  constructor(scope: Construct, id: string, props: AlarmActionsProps) {
+    super(scope, id);
+    const { naming } = props;
+    const functionName = naming.name('lambda', 'alarm-action');
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName: `/aws/lambda/${functionName}`,
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    acknowledgeLogGroupWithoutCmk(logGroup);
+    const role = new LeastPrivilegeRole(this, 'Role', {
+      roleName: naming.name('role', 'alarm-action'),
+      policyName: naming.name('policy', 'alarm-action'),
+      description: 'Execution role of the hub alarm action (forward to the buffer, direct email)',
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com').withConditions({
+        StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+      }),
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'WriteOwnLogs',
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [logGroup.logGroupArn],
+        }),
+        new iam.PolicyStatement({ sid: 'Buffer', actions: ['sqs:SendMessage'], resources: [props.buffer.queueArn] }),
+        new iam.PolicyStatement({ sid: 'DirectEmail', actions: ['sns:Publish'], resources: [props.topic.topicArn] }),
+      ],
+    });
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      functionName,
+      role: role.immutableRole,
+      description: 'Alarm action of the hub alarms: forwards to the incident buffer, emails pipeline alarms directly',
+      entry: ALARM_ACTION_ENTRY,
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 128,
+      timeout: Duration.seconds(10),
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      environment: {
+        BUFFER_QUEUE_URL: props.buffer.queueUrl,
+        ALERT_TOPIC_ARN: props.topic.topicArn,
+        DIRECT_EMAIL_ALARMS: Lazy.string({ produce: () => JSON.stringify([...this.directEmail].sort()) }),
+        POWERTOOLS_SERVICE_NAME: 'alarm-action',
+      },
+      bundling: { minify: true, externalModules: ['@aws-sdk/*'], forceDockerBundling: false },
+    });
+    Validations.of(this.function).acknowledge({
+      id: 'PCI.DSS.321-LambdaInsideVPC',
+      reason:
+        'The hub has no VPC: the function only calls SQS and SNS (TLS, IAM-authenticated) and handles no cardholder data; a VPC would add NAT as a cost and a failure point on the paging path.',
+    });
+    this.action = new actions.LambdaAction(this.function, { useUniquePermissionId: true });
+  }
+
+  /**
+   * Gives an alarm its actions (ALARM and OK). `directEmail`: the alarm watches the pipeline itself, so its
+   * state changes are also emailed without the incident handler.
+   */
+  attach(alarm: cloudwatch.AlarmBase, options: { directEmail?: boolean } = {}): void {
+    alarm.addAlarmAction(this.action);
+    alarm.addOkAction(this.action);
+    if (options.directEmail) {
+      // The physical name as written in the template (the construct's alarmName is a reference token).
+      const cfn = alarm.node.defaultChild as cloudwatch.CfnAlarm | cloudwatch.CfnCompositeAlarm;
+      this.directEmail.add(String(cfn.alarmName));
+    }
+  }
+}

@@ -1,0 +1,349 @@
+import * as path from 'path';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { alarmName, alarmStateChangePattern, HUB_ALARMS } from '../alarms';
+import { acknowledgeLogGroupWithoutCmk } from '../compliance';
+import { MaintenanceWindow, ObservabilityConfig } from '../config';
+import { LeastPrivilegeRole } from '../least-privilege-role';
+import { Naming } from '../naming';
+import { QueueKeepalive } from './queue-keepalive';
+
+export const HANDLER_ENTRY = path.join(__dirname, '..', '..', 'lambda', 'jira-incident', 'index.ts');
+/** Namespace of the pipeline's own metrics (heartbeat). */
+export const PIPELINE_METRIC_NAMESPACE = 'Observability/Pipeline';
+export const HEARTBEAT_METRIC = 'HeartbeatSucceeded';
+/** Source of the synthetic events this product puts on its own bus (heartbeat, maintenance window ends). */
+export const PRODUCT_EVENT_SOURCE = 'observability.hub';
+/** How long one handler invocation may run, JIRA retries included. */
+export const HANDLER_TIMEOUT = Duration.seconds(60);
+/**
+ * Receives of one message before it goes to the DLQ. Deliveries deferred by JIRA back-pressure (429) count as
+ * receives too, so this leaves room for a long rate-limited storm before anything is dead-lettered.
+ */
+export const BUFFER_MAX_RECEIVES = 20;
+
+export interface IncidentPipelineProps {
+  readonly naming: Naming;
+  /** Carries every alarm state change (hub and members). */
+  readonly bus: events.IEventBus;
+  /** Email topic; only the handler (and the alarm-action fallback) publish to it. */
+  readonly topic: sns.ITopic;
+  readonly config: ObservabilityConfig;
+  /** Alarm names matching this regular expression get a JIRA ticket; all others email only. */
+  readonly ticketAlarmPattern: string;
+  readonly logRetention: logs.RetentionDays;
+  /** Member account names for tickets and emails (accounts the StackSet added by itself show their id). */
+  readonly accountNames: Record<string, string>;
+}
+
+/**
+ * Alarm state change -> hub bus -> SQS buffer -> incident handler -> JIRA (critical alarms) and email (all).
+ *
+ * The buffer absorbs alarm storms: the handler reads it with a bounded concurrency (the bound on concurrent
+ * JIRA requests), reports partial batch failures, and returns deferred messages to the queue when JIRA
+ * rate-limits; non-critical state changes are grouped into digest emails through a second queue read with a
+ * batching window. Messages that keep failing end in the dead-letter queue, which an alarm watches.
+ */
+export class IncidentPipeline extends Construct {
+  readonly handler: nodejs.NodejsFunction;
+  readonly table: dynamodb.Table;
+  readonly buffer: sqs.Queue;
+  readonly digest: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+  /** The pipeline's own health: dead letters, handler errors, backlog, heartbeat. */
+  readonly alarms: cloudwatch.Alarm[];
+  readonly handlerLogGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: IncidentPipelineProps) {
+    super(scope, id);
+    const { naming, config } = props;
+
+    this.table = new dynamodb.Table(this, 'Incidents', {
+      tableName: naming.name('ddb', 'incidents'),
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'expiresAt',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // The AWS managed key alias/aws/dynamodb: encrypted with KMS (Control Tower CT.DYNAMODB.PR.2) without a
+      // customer managed key (customer rule).
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      queueName: naming.name('sqs', 'incident-dlq'),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is the dead-letter queue (of the buffer and digest queues and of the EventBridge target); a DLQ of a DLQ would only move the problem.',
+    });
+    const queue = (queueId: string, purpose: string, visibilityTimeout: Duration) =>
+      new sqs.Queue(this, queueId, {
+        queueName: naming.name('sqs', purpose),
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(4),
+        // Lambda: at least six times the function timeout (Lambda developer guide, SQS event source).
+        visibilityTimeout,
+        deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: BUFFER_MAX_RECEIVES },
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+    const visibility = Duration.seconds(HANDLER_TIMEOUT.toSeconds() * 6);
+    this.buffer = queue('Buffer', 'incident-buffer', visibility);
+    const digestWindow = Duration.seconds(config.notifications.digestWindowSeconds);
+    this.digest = queue(
+      'Digest',
+      'incident-digest',
+      Duration.seconds(visibility.toSeconds() + digestWindow.toSeconds()),
+    );
+
+    const secret = secretsmanager.Secret.fromSecretCompleteArn(this, 'JiraSecret', config.jira.secretArn);
+    const functionName = naming.name('lambda', 'jira-incident');
+    const logGroup = (this.handlerLogGroup = new logs.LogGroup(this, 'HandlerLogs', {
+      logGroupName: `/aws/lambda/${functionName}`,
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    }));
+    acknowledgeLogGroupWithoutCmk(logGroup);
+
+    // Every permission of the handler, in one place: nothing else can add to it.
+    const handlerRole = new LeastPrivilegeRole(this, 'HandlerRole', {
+      roleName: naming.name('role', 'jira-incident'),
+      policyName: naming.name('policy', 'jira-incident'),
+      description: 'Execution role of the JIRA incident handler',
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com').withConditions({
+        StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+      }),
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'WriteOwnLogs',
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [logGroup.logGroupArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'IncidentRecords',
+          actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+          resources: [this.table.tableArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'EmailAlerts',
+          actions: ['sns:Publish', 'sns:ListSubscriptionsByTopic'],
+          resources: [props.topic.topicArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'JiraCredentials',
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [secret.secretArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'ReadBufferAndDigest',
+          actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
+          resources: [this.buffer.queueArn, this.digest.queueArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'SendToDigestAndDeadLetters',
+          actions: ['sqs:SendMessage'],
+          resources: [this.digest.queueArn, this.deadLetterQueue.queueArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'PipelineMetrics',
+          actions: ['cloudwatch:PutMetricData'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'cloudwatch:namespace': PIPELINE_METRIC_NAMESPACE } },
+        }),
+        ...(config.tracing
+          ? [
+              new iam.PolicyStatement({
+                sid: 'Tracing',
+                actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+                resources: ['*'],
+              }),
+            ]
+          : []),
+        ...(config.opsCenter.enabled
+          ? [
+              new iam.PolicyStatement({
+                sid: 'OpsItems',
+                actions: ['ssm:CreateOpsItem', 'ssm:UpdateOpsItem', 'ssm:GetOpsItem'],
+                resources: [Stack.of(this).formatArn({ service: 'ssm', resource: 'opsitem', resourceName: '*' })],
+              }),
+              new iam.PolicyStatement({
+                sid: 'FindOpsItems',
+                actions: ['ssm:DescribeOpsItems'],
+                resources: ['*'],
+              }),
+            ]
+          : []),
+      ],
+    });
+    if (config.tracing) {
+      Validations.of(handlerRole.policy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'cloudwatch:PutMetricData (scoped by the cloudwatch:namespace condition), xray:PutTraceSegments/PutTelemetryRecords and ssm:DescribeOpsItems support no resource-level permissions (Service Authorization Reference).',
+      });
+    } else {
+      Validations.of(handlerRole.policy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'cloudwatch:PutMetricData supports no resource-level permissions (Service Authorization Reference); the cloudwatch:namespace condition scopes it to the pipeline namespace.',
+      });
+    }
+    if (config.opsCenter.enabled) {
+      Validations.of(handlerRole.policy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:us-east-1:${Stack.of(this).account}:opsitem/*]`,
+        reason:
+          'OpsItem ids are assigned by OpsCenter at creation; the handler manages the OpsItems it creates in this account.',
+      });
+    }
+
+    this.handler = new nodejs.NodejsFunction(this, 'Handler', {
+      functionName,
+      role: handlerRole.immutableRole,
+      description: 'Turns alarm state changes into JIRA tickets (critical alarms) and email (all)',
+      entry: HANDLER_ENTRY,
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 128,
+      timeout: HANDLER_TIMEOUT,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      tracing: config.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
+      environment: {
+        JIRA_BASE_URL: config.jira.baseUrl,
+        JIRA_PROJECT_KEY: config.jira.projectKey,
+        JIRA_ISSUE_TYPE: config.jira.issueType,
+        JIRA_SECRET_ARN: secret.secretArn,
+        ALERT_TOPIC_ARN: props.topic.topicArn,
+        INCIDENT_TABLE_NAME: this.table.tableName,
+        JIRA_TICKET_ALARM_PATTERN: props.ticketAlarmPattern,
+        ...(config.jira.resolveTransition ? { JIRA_RESOLVE_TRANSITION: config.jira.resolveTransition } : {}),
+        DIGEST_QUEUE_URL: this.digest.queueUrl,
+        STORM_MAX_NEW_ISSUES: String(config.jira.storm.maxNewIssues),
+        STORM_WINDOW_SECONDS: String(config.jira.storm.windowMinutes * 60),
+        OPSCENTER_ENABLED: String(config.opsCenter.enabled),
+        MAINTENANCE_WINDOWS: JSON.stringify(config.maintenanceWindows.map(windowForHandler)),
+        ACCOUNT_NAMES: JSON.stringify(props.accountNames),
+        PIPELINE_METRIC_NAMESPACE,
+        POWERTOOLS_SERVICE_NAME: 'jira-incident',
+        POWERTOOLS_TRACE_ENABLED: String(config.tracing),
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        // The runtime ships AWS SDK v3; bundling it again would only slow the cold start.
+        externalModules: ['@aws-sdk/*'],
+        forceDockerBundling: false,
+      },
+    });
+    Validations.of(this.handler).acknowledge({
+      id: 'PCI.DSS.321-LambdaInsideVPC',
+      reason:
+        'The hub has no VPC: the handler only calls JIRA Cloud over HTTPS and AWS APIs (TLS, IAM-authenticated). A VPC would add NAT gateways as a cost and a failure point on the paging path without isolating anything; it handles no cardholder data.',
+    });
+    this.handler.addEventSource(
+      new SqsEventSource(this.buffer, {
+        // Small batches, no batching window: critical alarms stay immediate.
+        batchSize: 10,
+        maxConcurrency: config.jira.maxConcurrency,
+        reportBatchItemFailures: true,
+      }),
+    );
+    this.handler.addEventSource(
+      new SqsEventSource(this.digest, {
+        batchSize: 1000,
+        // One digest email per window and poller (the window is the SQS batching window, at most 300 s).
+        maxBatchingWindow: Duration.seconds(Math.max(1, digestWindow.toSeconds())),
+        maxConcurrency: 2,
+        reportBatchItemFailures: true,
+      }),
+    );
+
+    new events.Rule(this, 'AlarmStateChanges', {
+      ruleName: naming.name('rule', 'alarm-incidents'),
+      description: "Sends every alarm state change of the organization (and the product's own events) to the buffer",
+      eventBus: props.bus,
+      eventPattern: {
+        source: ['aws.cloudwatch', PRODUCT_EVENT_SOURCE],
+        detailType: [...(alarmStateChangePattern().detailType ?? []), 'Maintenance Window Ended'],
+      },
+      targets: [
+        new targets.SqsQueue(this.buffer, {
+          retryAttempts: 20,
+          maxEventAge: Duration.hours(24),
+          deadLetterQueue: this.deadLetterQueue,
+        }),
+      ],
+    });
+
+    // SQS stops publishing a queue's metrics six hours after its last activity ("CloudWatch considers a queue
+    // to be active for up to six hours if it contains any messages or if any action accesses it"): keep the
+    // watched queues active, so their alarms read real values and missing data means broken.
+    new QueueKeepalive(this, 'DeadLetterKeepalive', { naming, purpose: 'dlq', queue: this.deadLetterQueue });
+    new QueueKeepalive(this, 'BufferKeepalive', { naming, purpose: 'buffer', queue: this.buffer });
+
+    this.alarms = [
+      new cloudwatch.Alarm(this, 'DeadLetterQueueNotEmpty', {
+        alarmName: alarmName(naming, HUB_ALARMS.deadLetters),
+        alarmDescription: `Alarm state changes failed and wait in ${this.deadLetterQueue.queueName}: fix the cause, then npm run dlq:redrive (README, Operations)`,
+        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(1),
+          statistic: 'Maximum',
+        }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      }),
+      new cloudwatch.Alarm(this, 'HandlerErrors', {
+        alarmName: alarmName(naming, HUB_ALARMS.handlerErrors),
+        alarmDescription:
+          'The incident handler failed invocations (JIRA, Secrets Manager, DynamoDB or SNS); the buffer retries them, then the DLQ keeps them',
+        // Lambda publishes Errors only for periods with invocations; FILL reads an idle period as zero.
+        metric: new cloudwatch.MathExpression({
+          expression: 'FILL(errors, 0)',
+          usingMetrics: { errors: this.handler.metricErrors({ period: Duration.minutes(5) }) },
+          period: Duration.minutes(5),
+        }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      }),
+      new cloudwatch.Alarm(this, 'Backlog', {
+        alarmName: alarmName(naming, HUB_ALARMS.backlog),
+        alarmDescription: `Alarm state changes wait in ${this.buffer.queueName} for more than 15 minutes: JIRA rate limits or handler failures`,
+        metric: this.buffer.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' }),
+        threshold: 15 * 60,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      }),
+    ];
+  }
+}
+
+/** What the handler needs of a maintenance window (its env var MAINTENANCE_WINDOWS): the config entry itself. */
+function windowForHandler(w: MaintenanceWindow) {
+  return Object.fromEntries(Object.entries(w).filter(([, v]) => v !== undefined));
+}
