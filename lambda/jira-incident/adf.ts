@@ -108,18 +108,32 @@ function detailsList(change: AlarmStateChange): BulletList {
     field('Metrics', change.metrics.join('; ')),
     consoleUrl ? [...text('Console: ', strong), ...text('open the alarm in CloudWatch', link(consoleUrl))] : undefined,
     field('Event id', change.eventId, code),
+    field('State change id', change.changeId, code),
   ];
   return bulletList(items.filter((i): i is Inline[] => i !== undefined));
 }
 
-/** Description of a new incident issue. */
-export function issueDescription(change: AlarmStateChange): AdfDoc {
+/** An issue of the same incident that a person deleted or moved out of the project. */
+export interface ReplacedIssue {
+  readonly issueKey: string;
+  /** What JIRA answered, e.g. `JIRA POST .../comment failed with HTTP 404: Issue does not exist...`. */
+  readonly reason?: string;
+}
+
+/** Description of a new incident issue (naming the issue it replaces, when the incident's issue was lost). */
+export function issueDescription(change: AlarmStateChange, replaces?: ReplacedIssue): AdfDoc {
   return doc(
     paragraph(
       text('CloudWatch alarm '),
       text(change.alarmName, strong),
       text(` in account ${change.accountId} (${change.region}) changed to ${change.newState} at ${change.timestamp}.`),
     ),
+    replaces
+      ? paragraph(
+          text(`This issue replaces ${replaces.issueKey}, which was deleted or moved`, strong),
+          text(replaces.reason ? ` (${replaces.reason}).` : '.'),
+        )
+      : undefined,
     detailsList(change),
     heading(3, 'Reason'),
     paragraph(text(change.reason || '(no reason given)')),

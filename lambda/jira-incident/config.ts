@@ -16,7 +16,15 @@ export interface Config {
   readonly resolveTransition?: string;
   readonly requestTimeoutMs: number;
   readonly maxAttempts: number;
+  /**
+   * How long JIRA's search index may take to show a new issue. A create whose outcome is unknown holds the
+   * alarm's claim this long, so no one re-posts it before a label search can see it.
+   */
+  readonly searchLagMs: number;
 }
+
+/** Below Lambda's first async retry (about a minute), so an invocation's own retry is never held back. */
+export const DEFAULT_SEARCH_LAG_MS = 30_000;
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
@@ -91,6 +99,7 @@ const envSchema = z.object({
   JIRA_RESOLVE_TRANSITION: z.optional(z.string()),
   JIRA_REQUEST_TIMEOUT_MS: optionalInt(100, 60_000),
   JIRA_MAX_ATTEMPTS: optionalInt(1, 10),
+  JIRA_SEARCH_LAG_MS: optionalInt(0, 600_000),
 });
 
 /** Validates the environment; throws a ConfigError naming every bad variable and the fix. */
@@ -113,5 +122,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     resolveTransition: transition ? transition : undefined,
     requestTimeoutMs: e.JIRA_REQUEST_TIMEOUT_MS ? Number(e.JIRA_REQUEST_TIMEOUT_MS) : 5000,
     maxAttempts: e.JIRA_MAX_ATTEMPTS ? Number(e.JIRA_MAX_ATTEMPTS) : 4,
+    searchLagMs: e.JIRA_SEARCH_LAG_MS ? Number(e.JIRA_SEARCH_LAG_MS) : DEFAULT_SEARCH_LAG_MS,
   };
 }

@@ -32,10 +32,8 @@ export class JiraApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
-    /** False when the request may have been processed (timeout, 5xx): the issue may exist. */
+    /** False when the request may have been processed (timeout, reset, 5xx): the issue may exist. */
     readonly definitelyNotApplied = false,
-    /** True when the request timed out: JIRA may still be processing it. */
-    readonly mayStillBeInFlight = false,
   ) {
     super(message);
     this.name = 'JiraApiError';

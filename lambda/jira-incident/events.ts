@@ -16,8 +16,13 @@ export const ALARM_TYPE_LABEL: Record<AlarmType, string> = {
 
 /** One alarm state change, whichever way it arrived. */
 export interface AlarmStateChange {
-  /** Idempotency key of the delivery: EventBridge `id`, SNS `MessageId`, or derived for Lambda alarm actions. */
+  /** Id of this delivery (EventBridge `id`, SNS `MessageId`, derived for Lambda alarm actions): logs and tracing only. */
   readonly eventId: string;
+  /**
+   * Idempotency key of the state change itself: the same for every path that delivers it (EventBridge, SNS,
+   * Lambda alarm action), from (accountId, region, alarmName, newState, state time). See stateChangeId().
+   */
+  readonly changeId: string;
   readonly input: InputKind;
   readonly alarmName: string;
   readonly alarmArn: string;
@@ -27,8 +32,10 @@ export interface AlarmStateChange {
   readonly previousState?: AlarmState;
   readonly reason: string;
   readonly reasonData?: string;
-  /** ISO 8601 (UTC) time of the new state. */
+  /** ISO 8601 (UTC) time of the new state, as the alarm's own account and region recorded it. */
   readonly timestamp: string;
+  /** `timestamp` in epoch milliseconds: what orders the state changes of one alarm. */
+  readonly stateAtMs: number;
   readonly description?: string;
   readonly alarmType: AlarmType;
   /** Composite alarms: the rule, e.g. `ALARM(a) AND ALARM(b)`. */
@@ -249,9 +256,11 @@ function parseSnsRecord(record: unknown, index: number): SnsRecordResult {
     const region = arnRegion && REGION_CODE.test(arnRegion) ? arnRegion : singleLine(m.Region, 64);
     const metrics = snsMetricLines(m.Trigger ?? undefined);
     const expressions = (m.Trigger?.Metrics ?? []).map((x) => x.Expression ?? '');
+    const stateAtMs = Date.parse(m.StateChangeTime);
     return {
       change: {
         eventId: envelope.Sns.MessageId,
+        changeId: stateChangeId(m.AWSAccountId, region, m.AlarmName, m.NewStateValue, stateAtMs),
         input: 'sns',
         alarmName: m.AlarmName,
         alarmArn: m.AlarmArn ?? `arn:aws:cloudwatch:${region}:${m.AWSAccountId}:alarm:${m.AlarmName}`,
@@ -260,7 +269,8 @@ function parseSnsRecord(record: unknown, index: number): SnsRecordResult {
         newState: m.NewStateValue,
         previousState: m.OldStateValue,
         reason: multiLine(m.NewStateReason, MAX_REASON),
-        timestamp: new Date(m.StateChangeTime).toISOString(),
+        timestamp: new Date(stateAtMs).toISOString(),
+        stateAtMs,
         description: optionalText(m.AlarmDescription, MAX_DESCRIPTION),
         alarmType: classify(m.AlarmRule ?? undefined, expressions, m.Trigger?.ThresholdMetricId),
         alarmRule: optionalText(m.AlarmRule, MAX_RULE),
@@ -309,7 +319,9 @@ function common(
   const metrics = configuration?.metrics ?? [];
   const suppressedBy =
     state.actionsSuppressedBy && state.actionsSuppressedBy !== 'None' ? state.actionsSuppressedBy : undefined;
+  const stateAtMs = Date.parse(state.timestamp);
   return {
+    changeId: stateChangeId(account, region, name, state.value, stateAtMs),
     alarmName: name,
     accountId: account,
     region,
@@ -317,7 +329,8 @@ function common(
     previousState: previous,
     reason: multiLine(state.reason, MAX_REASON),
     reasonData: optionalText(state.reasonData, MAX_REASON_DATA),
-    timestamp: new Date(state.timestamp).toISOString(),
+    timestamp: new Date(stateAtMs).toISOString(),
+    stateAtMs,
     description: optionalText(configuration?.description, MAX_DESCRIPTION),
     alarmType: classify(
       configuration?.alarmRule,
@@ -328,6 +341,25 @@ function common(
     suppressedBy: suppressedBy ? singleLine(suppressedBy, 64) : undefined,
     suppressedReason: suppressedBy ? optionalText(state.actionsSuppressedReason, 500) : undefined,
   };
+}
+
+/**
+ * The identity of a state change, whichever path delivered it: EventBridge, SNS and the Lambda alarm action
+ * all carry the alarm's account, region, name, new state and state time (`state.timestamp` /
+ * `StateChangeTime`, set once by the CloudWatch that evaluates the alarm). Delivery ids differ per path
+ * and per redelivery, so they cannot deduplicate.
+ */
+export function stateChangeId(
+  accountId: string,
+  region: string,
+  alarmName: string,
+  state: AlarmState,
+  stateAtMs: number,
+): string {
+  const digest = createHash('sha256')
+    .update([accountId, region, alarmName, state, String(stateAtMs)].join('\n'))
+    .digest('hex');
+  return `sc-${digest.slice(0, 40)}`;
 }
 
 /** Console deep link to the alarm (in the alarm's own account and region), when the region is a real code. */

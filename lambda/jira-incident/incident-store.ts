@@ -1,22 +1,28 @@
 /**
  * DynamoDB incident table (partition key `pk` only, TTL attribute `expiresAt`). Two kinds of item:
  *
- * `ALARM#<accountId>#<region>#<alarmName>`: the incident of one alarm. `status` moves
- *   (none|CLOSED|RELEASED) -> CLAIMED -> OPEN -> CLOSED. The CLAIMED write is conditional and happens before
- *   JIRA is called, so only one invocation creates the issue. `claimTokens` holds the tokens of claims that
- *   have not yet produced a recorded issue; each created issue carries its token as a label, so a takeover
- *   finds (by search) an issue that a crashed or timed-out attempt did create.
- * `EVENT#<eventId>`: idempotency of one delivery: IN_PROGRESS -> DONE | FAILED, with the JIRA result and
- *   whether the email went out, so a redelivery or retry neither repeats JIRA work nor re-sends the email.
+ * `ALARM#<accountId>#<region>#<alarmName>`: one alarm. It holds the newest state time handled per state
+ *   (`lastAlarmStateAtMs`, `lastOkStateAtMs`, `lastInsufficientStateAtMs`; epoch ms of the alarm's own
+ *   `state.timestamp`), which only ever grow (conditional writes, so racing invocations cannot regress them),
+ *   and the incident: `status` (none) | CLOSED | RELEASED | LOST -> CLAIMED -> OPEN -> CLOSED | LOST.
+ *   The CLAIMED write is conditional and happens before JIRA is called, so only one invocation creates the
+ *   issue; it also refuses an ALARM older than the newest handled OK. `claimTokens` holds the tokens of
+ *   claims that have not yet produced a recorded issue; each created issue carries its token as a label,
+ *   so a takeover finds (by search) an issue that a crashed or unanswered attempt did create. LOST: a person
+ *   deleted or moved the issue (`lostIssueKey`, `lostReason`); the next ALARM opens a new one naming it.
+ * `CHANGE#<changeId>`: idempotency of one state change, whichever path delivered it (EventBridge, SNS, Lambda
+ *   alarm action): IN_PROGRESS -> DONE | FAILED, with the JIRA result and whether the email went out, so a
+ *   redelivery, another path's copy or a retry neither repeats JIRA work nor re-sends the email. The
+ *   delivery ids are kept (`deliveryIds`, `lastDeliveryId`) for tracing.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AlarmStateChange } from './events';
+import type { AlarmState, AlarmStateChange } from './events';
 import { awsCall, AwsCallError } from './errors';
 
-export type IncidentStatus = 'CLAIMED' | 'OPEN' | 'RELEASED' | 'CLOSED';
-export type EventStatus = 'IN_PROGRESS' | 'DONE' | 'FAILED';
-/** What the last email of a delivery reported: the final result, or a JIRA failure. */
+export type IncidentStatus = 'CLAIMED' | 'OPEN' | 'RELEASED' | 'CLOSED' | 'LOST';
+export type ChangeStatus = 'IN_PROGRESS' | 'DONE' | 'FAILED';
+/** What the last email of a state change reported: the final result, or a JIRA failure. */
 export type EmailReport = 'final' | 'failure';
 
 export interface JiraResult {
@@ -27,48 +33,80 @@ export interface JiraResult {
 
 export interface IncidentRecord {
   readonly pk: string;
-  readonly status: IncidentStatus;
+  /** Absent while the alarm never had an incident (only state times recorded). */
+  readonly status?: IncidentStatus;
   readonly issueKey?: string;
   readonly claimToken?: string;
-  readonly claimEventId?: string;
+  readonly claimChangeId?: string;
   readonly leaseUntil?: number;
   readonly claimTokens?: Set<string>;
-  readonly openedByEventId?: string;
-  readonly lastEventId?: string;
-  readonly closedByEventId?: string;
-  /** When the alarm entered the OK state that closed the incident (epoch ms): older ALARMs are stale. */
-  readonly closedStateAtMs?: number;
+  readonly openedByChangeId?: string;
+  /** The lost issue this incident's issue replaces. */
+  readonly replacesIssueKey?: string;
+  /** The OK that closed the last incident, and its issue (kept across claims, for that OK's retry). */
+  readonly closedByChangeId?: string;
+  readonly closedIssueKey?: string;
+  /** Set when the closed incident's issue turned out to be deleted or moved. */
+  readonly closedIssueLost?: string;
+  readonly lostIssueKey?: string;
+  readonly lostReason?: string;
+  readonly lastAlarmStateAtMs?: number;
+  readonly lastOkStateAtMs?: number;
+  readonly lastInsufficientStateAtMs?: number;
+  readonly lastError?: string;
 }
 
-export interface EventRecord {
+export interface ChangeRecord {
   readonly pk: string;
-  readonly status: EventStatus;
+  readonly status: ChangeStatus;
   readonly leaseUntil?: number;
   readonly jira?: JiraResult;
   readonly emailSent?: EmailReport;
   readonly outcome?: string;
   readonly issueKey?: string;
+  readonly deliveryIds?: Set<string>;
+  readonly lastDeliveryId?: string;
+  readonly lastInput?: string;
 }
 
 export type BeginResult =
-  | { readonly started: true; readonly previous?: EventRecord }
-  | { readonly started: false; readonly current?: EventRecord };
+  | { readonly started: true; readonly previous?: ChangeRecord }
+  | { readonly started: false; readonly current?: ChangeRecord };
 
 export type ClaimResult =
   | { readonly acquired: true; readonly previous?: IncidentRecord }
   | { readonly acquired: false; readonly current?: IncidentRecord };
 
-/** Idempotency records outlive Lambda's async retries (6 h) and EventBridge retries (24 h) comfortably. */
-export const EVENT_TTL_SECONDS = 7 * 24 * 3600;
-/** Closed incidents are kept a while for troubleshooting, then expire. */
-export const CLOSED_INCIDENT_TTL_SECONDS = 30 * 24 * 3600;
+export interface ObserveResult {
+  /** True when this is the newest state time handled for its state (the record's time was raised). */
+  readonly newest: boolean;
+  /** The record before the write (when `newest`), else as it is now. */
+  readonly record?: IncidentRecord;
+}
+
+/**
+ * Idempotency records outlive EventBridge's retries (24 h), Lambda's async retries (6 h) and a redrive from
+ * the dead-letter queue (14 days' retention), so a late copy is still recognised.
+ */
+export const CHANGE_TTL_SECONDS = 15 * 24 * 3600;
+/**
+ * Incident records expire this long after the alarm's last handled state change, whatever their status: an
+ * OPEN incident whose alarm went quiet (or whose issue vanished unnoticed) does not stay forever.
+ */
+export const INCIDENT_TTL_SECONDS = 90 * 24 * 3600;
+
+/** The incident attribute holding the newest handled state time of each state. */
+export const STATE_TIME_ATTRIBUTE: Record<
+  AlarmState,
+  'lastAlarmStateAtMs' | 'lastOkStateAtMs' | 'lastInsufficientStateAtMs'
+> = { ALARM: 'lastAlarmStateAtMs', OK: 'lastOkStateAtMs', INSUFFICIENT_DATA: 'lastInsufficientStateAtMs' };
 
 export function incidentKey(change: Pick<AlarmStateChange, 'accountId' | 'region' | 'alarmName'>): string {
   return `ALARM#${change.accountId}#${change.region}#${change.alarmName}`;
 }
 
-export function eventKey(eventId: string): string {
-  return `EVENT#${eventId}`;
+export function changeKey(changeId: string): string {
+  return `CHANGE#${changeId}`;
 }
 
 interface Update {
@@ -81,48 +119,75 @@ interface Update {
   values?: Record<string, unknown>;
 }
 
+/** Neither an OPEN incident's issue nor a claim's token survive these; the state times always do. */
+const OLD_INCIDENT = ['issueKey', 'openedAt', 'openedByChangeId', 'replacesIssueKey', 'closedAt', 'lastError'];
+
 export class IncidentStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
   ) {}
 
-  /** Starts processing a delivery; refuses one that is done or in progress elsewhere (lease not expired). */
-  async beginEvent(change: AlarmStateChange, now: number, leaseMs: number): Promise<BeginResult> {
-    const pk = eventKey(change.eventId);
-    const old = await this.update<EventRecord>(pk, {
+  /** Starts processing a state change; refuses one that is done, or in progress elsewhere (lease not expired). */
+  async beginChange(change: AlarmStateChange, now: number, leaseMs: number): Promise<BeginResult> {
+    const pk = changeKey(change.changeId);
+    const old = await this.update<ChangeRecord>(pk, {
       set: {
-        kind: 'event',
+        kind: 'change',
         status: 'IN_PROGRESS',
         leaseUntil: now + leaseMs,
         alarmName: change.alarmName,
         accountId: change.accountId,
+        region: change.region,
         newState: change.newState,
+        stateAt: change.timestamp,
+        lastDeliveryId: change.eventId,
+        lastInput: change.input,
         updatedAt: iso(now),
-        expiresAt: Math.floor(now / 1000) + EVENT_TTL_SECONDS,
+        expiresAt: Math.floor(now / 1000) + CHANGE_TTL_SECONDS,
       },
-      add: { attempts: 1 },
+      add: { attempts: 1, deliveryIds: new Set([change.eventId]) },
       condition: 'attribute_not_exists(#pk) OR #status = :failed OR (#status = :inProgress AND #leaseUntil < :now)',
       values: { failed: 'FAILED', inProgress: 'IN_PROGRESS', now },
     });
-    if (old === false) return { started: false, current: await this.get<EventRecord>(pk) };
+    if (old === false) return { started: false, current: await this.get<ChangeRecord>(pk) };
     return { started: true, previous: old };
   }
 
-  async finishEvent(
-    eventId: string,
+  /** Notes a delivery of a state change that was handled (or is being handled) by another one. */
+  async noteDuplicate(change: AlarmStateChange, now: number): Promise<void> {
+    await this.update(changeKey(change.changeId), {
+      set: { updatedAt: iso(now) },
+      add: { duplicates: 1, deliveryIds: new Set([change.eventId]) },
+      condition: 'attribute_exists(#pk)',
+    });
+  }
+
+  /** Keeps the JIRA result as soon as JIRA is done, so a retry after a crash does not comment twice. */
+  async recordJira(changeId: string, jira: JiraResult, now: number): Promise<void> {
+    await this.update(changeKey(changeId), { set: { jira: { ...jira }, updatedAt: iso(now) } });
+  }
+
+  async finishChange(
+    changeId: string,
     result: JiraResult,
     emailSent: EmailReport | undefined,
     now: number,
   ): Promise<void> {
-    await this.update(eventKey(eventId), {
+    await this.update(changeKey(changeId), {
       set: { status: 'DONE', outcome: result.outcome, issueKey: result.issueKey, emailSent, updatedAt: iso(now) },
       remove: ['leaseUntil'],
     });
   }
 
-  async failEvent(eventId: string, error: string, emailSent: EmailReport | undefined, now: number, jira?: JiraResult) {
-    await this.update(eventKey(eventId), {
+  async failChange(
+    changeId: string,
+    error: string,
+    emailSent: EmailReport | undefined,
+    now: number,
+    jira?: JiraResult,
+  ) {
+    await this.update(changeKey(changeId), {
       set: {
         status: 'FAILED',
         lastError: error.slice(0, 1000),
@@ -139,8 +204,37 @@ export class IncidentStore {
   }
 
   /**
-   * Claims the right to create the alarm's issue. Succeeds when there is no incident, it is CLOSED or RELEASED,
-   * or the current claim's lease expired (crashed holder) or belongs to this same event (its own retry).
+   * Records the change's state time as the newest of its state, unless an equal or newer one was handled
+   * (the condition makes this a compare-and-raise: racing invocations cannot lower it). Every ALARM and OK
+   * does this before deciding anything, so a decision of another invocation (claim, close) sees it.
+   */
+  async observeState(change: AlarmStateChange, now: number): Promise<ObserveResult> {
+    const pk = incidentKey(change);
+    const attr = STATE_TIME_ATTRIBUTE[change.newState];
+    const old = await this.update<IncidentRecord>(pk, {
+      set: {
+        kind: 'incident',
+        [attr]: change.stateAtMs,
+        alarmName: change.alarmName,
+        alarmArn: change.alarmArn,
+        accountId: change.accountId,
+        region: change.region,
+        lastChangeId: change.changeId,
+        lastDeliveryId: change.eventId,
+        updatedAt: iso(now),
+        expiresAt: incidentExpiry(now),
+      },
+      condition: `attribute_not_exists(#${attr}) OR #${attr} < :stateAtMs`,
+      values: { stateAtMs: change.stateAtMs },
+    });
+    if (old === false) return { newest: false, record: await this.get<IncidentRecord>(pk) };
+    return { newest: true, record: old };
+  }
+
+  /**
+   * Claims the right to create the alarm's issue. Succeeds when there is no incident, it is CLOSED, RELEASED
+   * or LOST, or the current claim's lease expired (crashed holder, or an unanswered create whose search lag
+   * has passed), and only for an ALARM not older than the newest handled OK (equal times: ALARM wins).
    */
   async claimIncident(change: AlarmStateChange, token: string, now: number, leaseMs: number): Promise<ClaimResult> {
     const pk = incidentKey(change);
@@ -149,7 +243,8 @@ export class IncidentStore {
         kind: 'incident',
         status: 'CLAIMED',
         claimToken: token,
-        claimEventId: change.eventId,
+        claimChangeId: change.changeId,
+        claimDeliveryId: change.eventId,
         claimedAt: iso(now),
         leaseUntil: now + leaseMs,
         alarmName: change.alarmName,
@@ -157,30 +252,21 @@ export class IncidentStore {
         accountId: change.accountId,
         region: change.region,
         updatedAt: iso(now),
+        expiresAt: incidentExpiry(now),
       },
-      remove: [
-        'issueKey',
-        'openedAt',
-        'openedByEventId',
-        'lastEventId',
-        'closedAt',
-        'closedByEventId',
-        'closedStateAtMs',
-        'expiresAt',
-      ],
+      remove: OLD_INCIDENT,
       add: { claimTokens: new Set([token]) },
-      // A CLOSED incident reopens only for an ALARM newer than the OK that closed it (late deliveries are stale).
       condition:
-        'attribute_not_exists(#pk) OR #status = :released OR ' +
-        '(#status = :closed AND (attribute_not_exists(#closedStateAtMs) OR #closedStateAtMs < :stateAtMs)) OR ' +
-        '(#status = :claimed AND (#leaseUntil < :now OR #claimEventId = :eventId))',
+        '(attribute_not_exists(#status) OR #status IN (:closed, :released, :lost) OR ' +
+        '(#status = :claimed AND #leaseUntil < :now)) AND ' +
+        '(attribute_not_exists(#lastOkStateAtMs) OR #lastOkStateAtMs <= :stateAtMs)',
       values: {
         closed: 'CLOSED',
         released: 'RELEASED',
+        lost: 'LOST',
         claimed: 'CLAIMED',
         now,
-        eventId: change.eventId,
-        stateAtMs: Date.parse(change.timestamp),
+        stateAtMs: change.stateAtMs,
       },
     });
     if (old === false) return { acquired: false, current: await this.get<IncidentRecord>(pk) };
@@ -188,68 +274,181 @@ export class IncidentStore {
   }
 
   /** Records the issue of a claim; false when the claim was lost (it was taken over). */
-  async markOpen(change: AlarmStateChange, token: string, issueKey: string, now: number): Promise<boolean> {
+  async markOpen(
+    change: AlarmStateChange,
+    token: string,
+    issueKey: string,
+    now: number,
+    replacesIssueKey?: string,
+  ): Promise<boolean> {
     const old = await this.update(incidentKey(change), {
       set: {
         status: 'OPEN',
         issueKey,
         openedAt: iso(now),
-        openedByEventId: change.eventId,
-        lastEventId: change.eventId,
+        openedByChangeId: change.changeId,
+        replacesIssueKey,
         updatedAt: iso(now),
+        expiresAt: incidentExpiry(now),
       },
-      remove: ['claimTokens', 'leaseUntil'],
+      remove: ['claimTokens', 'leaseUntil', 'lostIssueKey', 'lostReason'],
       condition: '#status = :claimed AND #claimToken = :token',
       values: { claimed: 'CLAIMED', token },
+    });
+    return old !== false;
+  }
+
+  /** Gives up a claim whose create certainly made no issue (a 4xx, or no create sent): a retry claims at once. */
+  async releaseClaim(change: AlarmStateChange, token: string, error: string, now: number) {
+    await this.update(incidentKey(change), {
+      set: { status: 'RELEASED', lastError: error.slice(0, 1000), updatedAt: iso(now) },
+      remove: ['leaseUntil'],
+      del: { claimTokens: new Set([token]) },
+      condition: '#status = :claimed AND #claimToken = :token',
+      values: { claimed: 'CLAIMED', token },
+    });
+  }
+
+  /**
+   * Keeps a claim whose create may have made an issue (5xx, timeout, reset) until `untilMs`, when a label
+   * search can be trusted to show it: nobody (this state change's own retry included) claims before then.
+   */
+  async holdClaim(change: AlarmStateChange, token: string, error: string, now: number, untilMs: number) {
+    await this.update(incidentKey(change), {
+      set: { leaseUntil: untilMs, lastError: error.slice(0, 1000), updatedAt: iso(now) },
+      condition: '#status = :claimed AND #claimToken = :token',
+      values: { claimed: 'CLAIMED', token },
+    });
+  }
+
+  /**
+   * Lets an OK take over claims whose create had an unknown outcome (their tokens are left, their lease has
+   * passed) to find, by label, an issue that would otherwise stay open while the alarm is OK. Only for an OK
+   * newer than the newest handled ALARM. This claim adds no token: the OK creates nothing.
+   */
+  async claimOrphans(change: AlarmStateChange, token: string, now: number, leaseMs: number): Promise<ClaimResult> {
+    const pk = incidentKey(change);
+    const old = await this.update<IncidentRecord>(pk, {
+      set: {
+        status: 'CLAIMED',
+        claimToken: token,
+        claimChangeId: change.changeId,
+        claimDeliveryId: change.eventId,
+        claimedAt: iso(now),
+        leaseUntil: now + leaseMs,
+        updatedAt: iso(now),
+      },
+      condition:
+        'attribute_exists(#claimTokens) AND (#status = :released OR (#status = :claimed AND #leaseUntil < :now)) AND ' +
+        '(attribute_not_exists(#lastAlarmStateAtMs) OR #lastAlarmStateAtMs < :stateAtMs)',
+      values: { released: 'RELEASED', claimed: 'CLAIMED', now, stateAtMs: change.stateAtMs },
+    });
+    if (old === false) return { acquired: false, current: await this.get<IncidentRecord>(pk) };
+    return { acquired: true, previous: old };
+  }
+
+  /**
+   * Ends an OK's orphan claim: closed with the issue it found (the OK then resolves it), or released with the
+   * searched tokens dropped when the search found none. False when the claim was taken over.
+   */
+  async settleOrphans(
+    change: AlarmStateChange,
+    token: string,
+    searched: ReadonlySet<string>,
+    found: string | undefined,
+    now: number,
+  ): Promise<boolean> {
+    const old = await this.update(incidentKey(change), {
+      set: found
+        ? {
+            status: 'CLOSED',
+            issueKey: found,
+            closedAt: iso(now),
+            closedByChangeId: change.changeId,
+            closedIssueKey: found,
+            updatedAt: iso(now),
+            expiresAt: incidentExpiry(now),
+          }
+        : { status: 'RELEASED', updatedAt: iso(now), expiresAt: incidentExpiry(now) },
+      // Found: every leftover claim is accounted for. None: the searched tokens made no issue.
+      remove: ['leaseUntil', ...(found ? ['claimTokens', 'closedIssueLost'] : [])],
+      del: found ? undefined : { claimTokens: new Set(searched) },
+      condition: '#status = :claimed AND #claimToken = :token',
+      values: { claimed: 'CLAIMED', token },
+    });
+    return old !== false;
+  }
+
+  /** The open incident's issue was deleted or moved: released, with why. False when it was not open with it. */
+  async markLost(change: AlarmStateChange, issueKey: string, reason: string, now: number): Promise<boolean> {
+    const old = await this.update(incidentKey(change), {
+      set: {
+        status: 'LOST',
+        lostIssueKey: issueKey,
+        lostReason: reason.slice(0, 1000),
+        lostAt: iso(now),
+        lostByChangeId: change.changeId,
+        updatedAt: iso(now),
+        expiresAt: incidentExpiry(now),
+      },
+      remove: ['issueKey'],
+      condition: '#status = :open AND #issueKey = :issueKey',
+      values: { open: 'OPEN', issueKey },
     });
     return old !== false;
   }
 
   /**
-   * Gives up a claim after a failed create so a retry can claim at once. When JIRA certainly did not create
-   * the issue (a 4xx answer) the token is dropped; otherwise it stays for the next claimer's search.
+   * Closes the open incident for an OK newer than the newest handled ALARM (the next ALARM claims anew).
+   * False when it is not open with that issue, or an ALARM at or after this OK's time was handled.
    */
-  async releaseClaim(
-    change: AlarmStateChange,
-    token: string,
-    certainlyNotCreated: boolean,
-    error: string,
-    now: number,
-  ) {
-    await this.update(incidentKey(change), {
-      set: { status: 'RELEASED', lastError: error.slice(0, 1000), updatedAt: iso(now) },
-      remove: ['leaseUntil'],
-      del: certainlyNotCreated ? { claimTokens: new Set([token]) } : undefined,
-      condition: '#status = :claimed AND #claimToken = :token',
-      values: { claimed: 'CLAIMED', token },
-    });
-  }
-
-  /** Notes that this event's comment is on the issue, so a retry does not comment twice. */
-  async recordComment(change: AlarmStateChange, issueKey: string, now: number): Promise<void> {
-    await this.update(incidentKey(change), {
-      set: { lastEventId: change.eventId, updatedAt: iso(now) },
-      condition: '#status = :open AND #issueKey = :issueKey',
-      values: { open: 'OPEN', issueKey },
-    });
-  }
-
-  /** Closes the open incident (the next ALARM claims anew). False when it was not open with that issue. */
   async closeIncident(change: AlarmStateChange, issueKey: string, now: number): Promise<boolean> {
     const old = await this.update(incidentKey(change), {
       set: {
         status: 'CLOSED',
         closedAt: iso(now),
-        closedByEventId: change.eventId,
-        closedStateAtMs: Date.parse(change.timestamp),
-        lastEventId: change.eventId,
+        closedByChangeId: change.changeId,
+        closedIssueKey: issueKey,
         updatedAt: iso(now),
-        expiresAt: Math.floor(now / 1000) + CLOSED_INCIDENT_TTL_SECONDS,
+        expiresAt: incidentExpiry(now),
       },
-      condition: '#status = :open AND #issueKey = :issueKey',
-      values: { open: 'OPEN', issueKey },
+      remove: ['closedIssueLost'],
+      condition:
+        '#status = :open AND #issueKey = :issueKey AND ' +
+        '(attribute_not_exists(#lastAlarmStateAtMs) OR #lastAlarmStateAtMs < :stateAtMs)',
+      values: { open: 'OPEN', issueKey, stateAtMs: change.stateAtMs },
     });
     return old !== false;
+  }
+
+  /** Closes an incident whose issue was lost, for an OK newer than the newest handled ALARM. */
+  async closeLost(change: AlarmStateChange, lostIssueKey: string, reason: string, now: number): Promise<boolean> {
+    const old = await this.update(incidentKey(change), {
+      set: {
+        status: 'CLOSED',
+        closedAt: iso(now),
+        closedByChangeId: change.changeId,
+        closedIssueKey: lostIssueKey,
+        closedIssueLost: reason.slice(0, 1000),
+        updatedAt: iso(now),
+        expiresAt: incidentExpiry(now),
+      },
+      remove: ['lostIssueKey', 'lostReason'],
+      condition:
+        '#status = :lost AND #lostIssueKey = :issueKey AND ' +
+        '(attribute_not_exists(#lastAlarmStateAtMs) OR #lastAlarmStateAtMs < :stateAtMs)',
+      values: { lost: 'LOST', issueKey: lostIssueKey, stateAtMs: change.stateAtMs },
+    });
+    return old !== false;
+  }
+
+  /** Notes that the issue an OK closed turned out to be deleted or moved. */
+  async noteClosedIssueLost(change: AlarmStateChange, reason: string, now: number): Promise<void> {
+    await this.update(incidentKey(change), {
+      set: { closedIssueLost: reason.slice(0, 1000), updatedAt: iso(now) },
+      condition: '#closedByChangeId = :changeId',
+      values: { changeId: change.changeId },
+    });
   }
 
   private async get<T>(pk: string): Promise<T | undefined> {
@@ -309,4 +508,8 @@ export class IncidentStore {
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
+}
+
+function incidentExpiry(now: number): number {
+  return Math.floor(now / 1000) + INCIDENT_TTL_SECONDS;
 }

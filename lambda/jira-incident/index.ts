@@ -29,7 +29,7 @@ export type HandlerResult = ChangeResult | { readonly results: ChangeResult[] };
 const SAFETY_MARGIN_MS = 1_500;
 /** Budget when the context has no remaining-time function (local tools). */
 const DEFAULT_BUDGET_MS = 30_000;
-const PER_CHANGE_KEYS = ['alarmName', 'accountId', 'eventId', 'ticketKey'];
+const PER_CHANGE_KEYS = ['alarmName', 'accountId', 'eventId', 'changeId', 'ticketKey'];
 
 let clock: Clock = systemClock;
 let deps: ProcessorDeps | undefined;
@@ -52,6 +52,7 @@ function dependencies(): ProcessorDeps {
       baseUrl: config.jiraBaseUrl,
       credentials: () => credentials.get(),
       onUnauthorized: () => credentials.invalidate(),
+      credentialsSource: config.jiraSecretArn,
       timeoutMs: config.requestTimeoutMs,
       maxAttempts: config.maxAttempts,
       clock,
@@ -121,7 +122,12 @@ export const handler = async (event: unknown, context: Context): Promise<Handler
 
 async function handleOne(change: AlarmStateChange, d: ProcessorDeps, deadline: number): Promise<ChangeResult> {
   logger.removeKeys(PER_CHANGE_KEYS);
-  logger.appendKeys({ alarmName: change.alarmName, accountId: change.accountId, eventId: change.eventId });
+  logger.appendKeys({
+    alarmName: change.alarmName,
+    accountId: change.accountId,
+    eventId: change.eventId,
+    changeId: change.changeId,
+  });
   const started = clock.now();
   try {
     const result = await processChange(change, d, deadline);

@@ -1,4 +1,4 @@
-import type { AdfDoc } from './adf';
+import type { AdfDoc, ReplacedIssue } from './adf';
 import { issueDescription } from './adf';
 import type { Clock } from './clock';
 import type { Config } from './config';
@@ -41,12 +41,19 @@ const BACKOFF_CAP_MS = 5000;
 /** A request is not started (nor a retry slept for) with less time than this left before the deadline. */
 export const MIN_REQUEST_MS = 250;
 const MAX_ERROR_TEXT = 1000;
+/** Network errors raised before a connection exists (refused, DNS): the request was certainly not sent. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
 
 export const SUMMARY_MAX = 255;
 /** Label that ties an issue to the incident claim that created it (found again by search after a crash). */
 export const CLAIM_LABEL_PREFIX = 'cw-incident-claim-';
 
-export function buildCreateIssueBody(config: Config, change: AlarmStateChange, claimToken: string): CreateIssueBody {
+export function buildCreateIssueBody(
+  config: Config,
+  change: AlarmStateChange,
+  claimToken: string,
+  replaces?: ReplacedIssue,
+): CreateIssueBody {
   const summary = singleLine(
     `[${change.newState}] ${change.alarmName} (account ${change.accountId}, ${change.region})`,
     SUMMARY_MAX,
@@ -63,7 +70,7 @@ export function buildCreateIssueBody(config: Config, change: AlarmStateChange, c
       project: { key: config.jiraProjectKey },
       issuetype: { name: config.jiraIssueType },
       summary,
-      description: issueDescription(change),
+      description: issueDescription(change, replaces),
       labels: [...new Set(labels)],
     },
   };
@@ -86,8 +93,13 @@ export function jqlQuote(value: string): string {
 export interface JiraClientOptions {
   readonly baseUrl: string;
   readonly credentials: () => Promise<JiraCredentials>;
-  /** Called on 401 so a rotated token is fetched again on the next call. */
+  /**
+   * Called on 401 to drop the cached credentials: the request is then tried once more with credentials
+   * read again (a rotated token), and a second 401 fails naming `credentialsSource`.
+   */
   readonly onUnauthorized?: () => void;
+  /** Where the credentials come from, for error messages (e.g. the secret ARN; never the token). */
+  readonly credentialsSource?: string;
   readonly timeoutMs: number;
   readonly maxAttempts: number;
   readonly clock: Clock;
@@ -104,40 +116,57 @@ export class JiraClient {
   constructor(private readonly options: JiraClientOptions) {}
 
   /**
-   * Creates an issue. JIRA has no idempotency key, so when an attempt may have been applied (timeout,
-   * reset, 5xx) the next attempt first searches for the issue by its claim label and adopts it: a lost
-   * response never becomes a second issue. A failed search fails the create (the claim keeps its token,
-   * and the Lambda retry searches again) rather than posting blindly.
+   * Creates an issue. JIRA has no idempotency key, so a create that may have been applied (5xx, timeout,
+   * reset, a garbled 2xx) is never posted again by this call: a label search that finds the issue adopts
+   * it, and one that finds nothing proves nothing (JIRA's search index lags for seconds), so the create then
+   * fails as "outcome unknown" (`definitelyNotApplied` false). The caller keeps the claim until a later
+   * search can be trusted. Failures that certainly created nothing (429, refused connection) are retried.
    */
   async createIssue(body: CreateIssueBody, deadline: number): Promise<{ id: string; key: string }> {
     const claimLabels = (body.fields?.labels ?? []).filter((label) => label.startsWith(CLAIM_LABEL_PREFIX));
     const findCreated = async (failure: JiraApiError) => {
-      const tokens = claimLabels.map((label) => label.slice(CLAIM_LABEL_PREFIX.length));
-      const [key] = await this.searchIssueKeys(buildClaimSearchBody(body.fields.project.key, tokens), deadline);
-      if (key) {
-        logger.info('Found the issue of an unanswered create; not creating another', { ticketKey: key });
-        return { id: key, key };
-      }
-      if (failure.mayStillBeInFlight) {
-        // JIRA may still be creating it: posting again now could make a second issue.
-        throw new JiraApiError(
+      const unknown = (detail: string) =>
+        new JiraApiError(
           failure.status,
-          `${failure.message}; the create may still complete, so it is not repeated now (the next attempt adopts the issue by its claim label)`,
+          `${failure.message}; JIRA may have created the issue, so it is not posted again in this invocation ` +
+            `(${detail})`,
         );
+      if (claimLabels.length === 0) throw unknown('no claim label to search for it');
+      const tokens = claimLabels.map((label) => label.slice(CLAIM_LABEL_PREFIX.length));
+      let keys: string[];
+      try {
+        keys = await this.searchIssueKeys(buildClaimSearchBody(body.fields.project.key, tokens), deadline);
+      } catch (err) {
+        // Whatever the search answered, the create's outcome is still unknown.
+        throw unknown(`searching for it failed too: ${(err as Error).message}`);
       }
-      return undefined;
+      if (keys[0]) {
+        logger.info('Found the issue of an unanswered create; not creating another', { ticketKey: keys[0] });
+        return { id: keys[0], key: keys[0] };
+      }
+      throw unknown('a later attempt adopts it by its claim label, or creates it once the search can be trusted');
     };
-    const created = await this.request(
-      'POST',
-      '/rest/api/3/issue',
-      body,
-      deadline,
-      claimLabels.length > 0 ? findCreated : undefined,
-    );
+    const created = await this.request('POST', '/rest/api/3/issue', body, deadline, findCreated);
     if (!isRecord(created) || typeof created.key !== 'string' || !/^[A-Z][A-Z0-9_]*-\d+$/.test(created.key)) {
       throw new JiraApiError(201, 'JIRA POST /rest/api/3/issue returned no issue key');
     }
     return { id: String(created.id), key: created.key };
+  }
+
+  /** The issue's current key and project (a moved issue answers under its new key). */
+  async getIssue(issueKey: string, deadline: number): Promise<{ key: string; projectKey?: string }> {
+    const out = await this.request(
+      'GET',
+      `/rest/api/3/issue/${encodeURIComponent(issueKey)}?fields=project`,
+      undefined,
+      deadline,
+    );
+    const fields = isRecord(out) && isRecord(out.fields) ? out.fields : {};
+    const project = isRecord(fields.project) ? fields.project : {};
+    return {
+      key: isRecord(out) && typeof out.key === 'string' ? out.key : issueKey,
+      projectKey: typeof project.key === 'string' ? project.key : undefined,
+    };
   }
 
   async addComment(issueKey: string, body: CommentBody, deadline: number): Promise<void> {
@@ -169,6 +198,7 @@ export class JiraClient {
   /**
    * @param recover called before retrying an attempt that may have been applied; a value it returns is
    *   the result (the earlier attempt did succeed), undefined means retry, a throw ends the request.
+   *   Without it, such attempts are simply retried (comments, transitions and searches tolerate that).
    */
   private async request(
     method: string,
@@ -177,7 +207,8 @@ export class JiraClient {
     deadline: number,
     recover?: (failure: JiraApiError) => Promise<unknown>,
   ): Promise<unknown> {
-    const { clock, maxAttempts } = this.options;
+    const { clock, maxAttempts, onUnauthorized } = this.options;
+    let reauthenticated = false;
     for (let attempt = 1; ; attempt++) {
       const remaining = deadline - clock.now();
       if (remaining < MIN_REQUEST_MS) {
@@ -186,6 +217,23 @@ export class JiraClient {
       const outcome = await this.attempt(method, path, body, Math.min(this.options.timeoutMs, remaining));
       if (!('error' in outcome)) return outcome.value;
       const { error, retryable, retryAfterMs } = outcome;
+      if (error.status === 401 && onUnauthorized) {
+        onUnauthorized();
+        if (reauthenticated) {
+          const source = this.options.credentialsSource ? ` ${this.options.credentialsSource}` : '';
+          throw new JiraApiError(
+            401,
+            `${error.message}; token rejected after re-reading the secret${source}: put a valid apiToken in it`,
+            true,
+          );
+        }
+        // Probably a rotated token: try once more, at once, with the secret read again. A 401 is not a JIRA
+        // failure, so it does not use up an attempt.
+        reauthenticated = true;
+        logger.warn('JIRA rejected the token; re-reading the secret and trying once more', { method, path });
+        attempt--;
+        continue;
+      }
       if (!retryable) throw error;
       if (attempt >= maxAttempts) {
         throw new JiraApiError(
@@ -204,16 +252,15 @@ export class JiraClient {
           error.definitelyNotApplied,
         );
       }
-      logger.warn('JIRA request failed, retrying', {
-        method,
-        path,
-        attempt,
-        status: error.status,
-        error: error.message,
-        delayMs,
-      });
+      const checkFirst = recover !== undefined && !error.definitelyNotApplied;
+      logger.warn(
+        checkFirst
+          ? 'JIRA request failed and may have been applied; checking before any retry'
+          : 'JIRA request failed, retrying',
+        { method, path, attempt, status: error.status, error: error.message, delayMs },
+      );
       await clock.sleep(delayMs);
-      if (recover && !error.definitelyNotApplied) {
+      if (checkFirst) {
         const recovered = await recover(error);
         if (recovered !== undefined) return recovered;
       }
@@ -245,9 +292,11 @@ export class JiraClient {
       });
       text = await response.text();
     } catch (err) {
-      const timedOut = isTimeout(err);
+      // No connection was made, so nothing reached JIRA; any other network error may follow a sent request.
+      const code = (err as { cause?: { code?: string } })?.cause?.code;
+      const notSent = code !== undefined && NOT_SENT_CODES.has(code);
       return {
-        error: new JiraApiError(0, `${what} failed: ${networkReason(err, timeoutMs)}`, false, timedOut),
+        error: new JiraApiError(0, `${what} failed: ${networkReason(err, timeoutMs)}`, notSent),
         retryable: true,
       };
     }
@@ -260,7 +309,6 @@ export class JiraClient {
         return { error: new JiraApiError(status, `${what} returned a non-JSON ${status} response`), retryable: false };
       }
     }
-    if (status === 401) this.options.onUnauthorized?.();
     const definite = status >= 400 && status < 500;
     const error = new JiraApiError(status, `${what} failed with HTTP ${status}: ${errorDetail(text)}`, definite);
     const retryable = status === 429 || (status >= 500 && status !== 501 && status !== 505);

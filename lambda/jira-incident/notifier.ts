@@ -52,7 +52,13 @@ export function buildEmail(change: AlarmStateChange, ticket: TicketReport, jiraB
   lines.push(`Alarm ARN:    ${change.alarmArn}`);
   const consoleUrl = alarmConsoleUrl(change);
   if (consoleUrl) lines.push(`Console:      ${consoleUrl}`);
-  lines.push('', ...ticketLines(change, ticket, jiraBaseUrl), '', `Event id: ${change.eventId}`);
+  lines.push(
+    '',
+    ...ticketLines(change, ticket, jiraBaseUrl),
+    '',
+    `Event id: ${change.eventId}`,
+    `State change id: ${change.changeId}`,
+  );
   return { subject, message: lines.join('\n') };
 }
 

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { stateChangeComment } from './adf';
+import { stateChangeComment, type ReplacedIssue } from './adf';
 import type { Clock } from './clock';
 import type { Config } from './config';
 import { IncidentBusyError, JiraApiError, errorMessage } from './errors';
-import type { AlarmStateChange } from './events';
-import type { IncidentRecord, IncidentStore, JiraResult } from './incident-store';
+import type { AlarmState, AlarmStateChange } from './events';
+import { STATE_TIME_ATTRIBUTE, type IncidentRecord, type IncidentStore, type JiraResult } from './incident-store';
 import { buildClaimSearchBody, buildCreateIssueBody, type JiraClient } from './jira-client';
 import { logger } from './logger';
 import type { Notifier, TicketReport } from './notifier';
@@ -16,7 +16,10 @@ export interface ChangeResult {
   readonly outcome: Outcome;
   readonly alarmName?: string;
   readonly accountId?: string;
+  /** The delivery (EventBridge id, SNS MessageId, derived for alarm actions). */
   readonly eventId?: string;
+  /** The state change, the same for every delivery of it. */
+  readonly changeId?: string;
   readonly newState?: string;
   readonly issueKey?: string;
   readonly reason?: string;
@@ -35,6 +38,8 @@ export const CLAIM_LEASE_MS = 60_000;
 /** How long a loser of the claim race waits for the winner's issue key. */
 export const CLAIM_WAIT_MS = 3_000;
 export const CLAIM_POLL_MS = 250;
+/** Bound on re-reading an incident that keeps changing under us (each round is a conditional write). */
+const MAX_ROUNDS = Math.ceil(CLAIM_WAIT_MS / CLAIM_POLL_MS) + 4;
 
 /**
  * Handles one alarm state change: JIRA (for alarms matching the ticket pattern), then the email, then the
@@ -50,27 +55,35 @@ export async function processChange(
     alarmName: change.alarmName,
     accountId: change.accountId,
     eventId: change.eventId,
+    changeId: change.changeId,
     newState: change.newState,
   };
   const wantsJira = needsJira(change, deps.config);
   // The record's lease outlives this invocation, so a concurrent redelivery never runs it twice.
   const leaseMs = Math.max(CLAIM_LEASE_MS, deadline - clock.now() + 10_000);
 
-  let previous: Awaited<ReturnType<IncidentStore['beginEvent']>> | undefined;
+  let previous: Awaited<ReturnType<IncidentStore['beginChange']>> | undefined;
   let storeError: unknown;
   try {
-    previous = await store.beginEvent(change, clock.now(), leaseMs);
+    previous = await store.beginChange(change, clock.now(), leaseMs);
   } catch (err) {
     storeError = err;
     logger.error('Incident table unavailable for the idempotency record', { error: err as Error });
   }
   if (previous && !previous.started) {
+    // Keyed by the state change, not the delivery: EventBridge, SNS and the alarm action deliver it once.
     const current = previous.current;
+    const by =
+      current?.lastDeliveryId && current.lastDeliveryId !== change.eventId
+        ? ` (delivered as ${current.lastInput ?? 'event'} ${current.lastDeliveryId})`
+        : '';
+    const what = `state change ${change.changeId} (${change.newState} at ${change.timestamp})${by}`;
     const reason =
-      current?.status === 'DONE'
-        ? `event ${change.eventId} was already processed`
-        : `event ${change.eventId} is being processed by another invocation`;
-    logger.info('Duplicate delivery', { reason, status: current?.status });
+      current?.status === 'DONE' ? `${what} was already handled` : `${what} is being handled by another invocation`;
+    await store.noteDuplicate(change, clock.now()).catch((err: unknown) => {
+      logger.warn('Could not note the duplicate delivery', { error: err as Error });
+    });
+    logger.info('Duplicate delivery', { reason, status: current?.status, input: change.input });
     return { ...base, outcome: 'duplicate', issueKey: current?.issueKey, reason };
   }
   const earlier = previous?.previous;
@@ -85,7 +98,14 @@ export async function processChange(
     logger.info('Reusing the JIRA result of an earlier attempt', { ...earlier.jira });
   } else {
     try {
-      step = { ok: true, jira: await runJira(change, deps, deadline) };
+      const jira = await runJira(change, deps, deadline);
+      step = { ok: true, jira };
+      // Comments are recorded nowhere else: keep the result now, so a crash before the end does not repeat them.
+      if (jira.outcome === 'commented' || jira.outcome === 'resolved') {
+        await store.recordJira(change.changeId, jira, clock.now()).catch((err: unknown) => {
+          logger.warn('Could not record the JIRA result', { error: err as Error });
+        });
+      }
     } catch (err) {
       step = { ok: false, error: err };
     }
@@ -117,9 +137,9 @@ export async function processChange(
       // A JIRA result is kept so the retry only re-sends the email.
       const jira = step.ok ? step.jira : undefined;
       await store
-        .failEvent(change.eventId, errorMessage(failure), emailSent, clock.now(), jira)
+        .failChange(change.changeId, errorMessage(failure), emailSent, clock.now(), jira)
         .catch((err: unknown) => {
-          logger.warn('Could not mark the event failed', { error: err as Error });
+          logger.warn('Could not mark the state change failed', { error: err as Error });
         });
     }
     logger.error('Alarm state change failed; Lambda retries it, then the DLQ keeps it', {
@@ -131,8 +151,8 @@ export async function processChange(
   }
   const { jira } = step;
   if (!storeError) {
-    await store.finishEvent(change.eventId, jira, emailSent, clock.now()).catch((err: unknown) => {
-      logger.warn('Could not mark the event done', { error: err as Error });
+    await store.finishChange(change.changeId, jira, emailSent, clock.now()).catch((err: unknown) => {
+      logger.warn('Could not mark the state change done', { error: err as Error });
     });
   }
   return { ...base, outcome: jira.outcome as Outcome, issueKey: jira.issueKey, reason: jira.reason };
@@ -174,36 +194,83 @@ async function runJira(change: AlarmStateChange, deps: ProcessorDeps, deadline: 
   }
 }
 
+function iso(ms: number | undefined): string {
+  return new Date(ms ?? 0).toISOString();
+}
+
+function liveClaim(record: IncidentRecord | undefined, now: number): boolean {
+  return record?.status === 'CLAIMED' && (record.leaseUntil ?? 0) >= now;
+}
+
+/**
+ * "this ALARM (state changed at t1) is older than the ALARM of t3 that is already on the issue", when a state
+ * of this alarm newer than this change was already handled: the comment of an out-of-order delivery says so.
+ */
+function outOfOrderNote(change: AlarmStateChange, record: IncidentRecord | undefined): string | undefined {
+  let newest: { state: AlarmState; at: number } | undefined;
+  for (const state of ['ALARM', 'OK', 'INSUFFICIENT_DATA'] as const) {
+    const at = record?.[STATE_TIME_ATTRIBUTE[state]];
+    if (at !== undefined && at > change.stateAtMs && (!newest || at > newest.at)) newest = { state, at };
+  }
+  if (!newest) return undefined;
+  return `this ${change.newState} (state changed at ${change.timestamp}) is older than the ${newest.state} of ${iso(newest.at)} that is already on the issue`;
+}
+
+/** Lease of a new claim: past this invocation, plus the search lag (a crash may leave an unanswered create). */
+function claimLeaseMs(deps: ProcessorDeps, deadline: number): number {
+  return Math.max(CLAIM_LEASE_MS, deadline - deps.clock.now() + Math.max(10_000, deps.config.searchLagMs));
+}
+
 async function openOrComment(change: AlarmStateChange, deps: ProcessorDeps, deadline: number): Promise<JiraResult> {
   const { store, clock } = deps;
+  // First record this ALARM's time, so an OK deciding at the same moment sees it (and does not close).
+  const observed = await store.observeState(change, clock.now());
+  const note = outOfOrderNote(change, observed.record);
+  let current = observed.record;
   const waitUntil = Math.min(clock.now() + CLAIM_WAIT_MS, deadline);
-  for (;;) {
-    const token = randomUUID();
-    const leaseMs = Math.max(CLAIM_LEASE_MS, deadline - clock.now() + 10_000);
-    const claim = await store.claimIncident(change, token, clock.now(), leaseMs);
-    if (claim.acquired) return createUnderClaim(change, token, claim.previous, deps, deadline);
-
-    const current = claim.current;
-    if (current?.status === 'CLOSED') {
-      // Only a stale ALARM loses against a CLOSED incident: it happened before the OK that resolved it.
-      const reason = `this ALARM (state changed at ${change.timestamp}) is older than the OK (${new Date(current.closedStateAtMs ?? 0).toISOString()}) that resolved ${current.issueKey ?? 'the incident'}: no new issue`;
-      logger.info('Stale ALARM delivered after the OK that followed it', { reason });
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const okAt = current?.lastOkStateAtMs;
+    if (okAt !== undefined && okAt > change.stateAtMs) {
+      // The alarm already went back to OK after this ALARM: a late delivery opens nothing.
+      const reason = `this ALARM (state changed at ${change.timestamp}) is older than the OK of ${iso(okAt)} that was already handled: no new issue`;
+      logger.info('Stale ALARM: older than the newest handled OK', { reason });
       return { outcome: 'notified', reason };
     }
     if (current?.status === 'OPEN' && current.issueKey) {
-      if (current.openedByEventId === change.eventId) {
-        return { outcome: 'created', issueKey: current.issueKey, reason: 'issue recorded by an earlier attempt' };
+      const issueKey = current.issueKey;
+      if (current.openedByChangeId === change.changeId) {
+        return { outcome: 'created', issueKey, reason: 'issue recorded by an earlier attempt' };
       }
-      return comment(change, current.issueKey, current, deps, deadline, undefined);
+      const lost = await commentOrLost(change, issueKey, deps, deadline, note);
+      if (!lost) return { outcome: 'commented', issueKey, reason: note };
+      await store.markLost(change, issueKey, lost, clock.now());
+      current = await store.getIncident(change);
+      continue; // the alarm is in ALARM and its issue is gone: open a new one
     }
-    if (clock.now() + CLAIM_POLL_MS > waitUntil) {
-      const reason = `another invocation (event ${current?.claimEventId ?? '?'}) holds the claim to create this alarm's issue`;
-      logger.info('Lost the claim race; the winner creates the issue', { reason });
-      return { outcome: 'duplicate', reason };
+    const token = randomUUID();
+    const claim = await store.claimIncident(change, token, clock.now(), claimLeaseMs(deps, deadline));
+    if (claim.acquired) return createUnderClaim(change, token, claim.previous, deps, deadline);
+
+    current = claim.current;
+    if (liveClaim(current, clock.now())) {
+      // Wait briefly for the holder's issue to comment on it. Never give up as done: the holder may fail, or
+      // its retry may turn out older than an OK, and this ALARM must then be handled on its own.
+      const own = current?.claimChangeId === change.changeId;
+      if (own || clock.now() + CLAIM_POLL_MS > waitUntil) {
+        const holder = own
+          ? 'an earlier attempt of this state change'
+          : `state change ${current?.claimChangeId ?? '?'}`;
+        throw new IncidentBusyError(
+          `${holder} holds the claim to create this alarm's issue until ${iso(current?.leaseUntil)}` +
+            `${current?.lastError ? ' (its create may have reached JIRA)' : ''}; retrying later`,
+        );
+      }
+      logger.debug('Issue being created by another invocation; waiting', { claimChangeId: current?.claimChangeId });
+      await clock.sleep(CLAIM_POLL_MS);
+      current = await store.getIncident(change);
     }
-    logger.debug('Issue being created by another invocation; waiting', { claimEventId: current?.claimEventId });
-    await clock.sleep(CLAIM_POLL_MS);
   }
+  throw new IncidentBusyError('the incident record kept changing while this ALARM was handled; retrying later');
 }
 
 async function createUnderClaim(
@@ -214,9 +281,12 @@ async function createUnderClaim(
   deadline: number,
 ): Promise<JiraResult> {
   const { store, jira, clock, config } = deps;
-  // Tokens of earlier claims that never recorded an issue: their create may have reached JIRA anyway.
-  const orphans =
-    previous && previous.status !== 'CLOSED' ? [...(previous.claimTokens ?? [])].filter((t) => t !== token) : [];
+  const replaces: ReplacedIssue | undefined = previous?.lostIssueKey
+    ? { issueKey: previous.lostIssueKey, reason: previous.lostReason }
+    : undefined;
+  // Tokens of earlier claims that never recorded an issue: their create may have reached JIRA anyway. A claim
+  // is only granted once their lease (which covers JIRA's search lag) has passed, so the search can be trusted.
+  const orphans = [...(previous?.claimTokens ?? [])].filter((t) => t !== token);
   let issueKey: string | undefined;
   let adopted = false;
   try {
@@ -229,83 +299,240 @@ async function createUnderClaim(
       adopted = issueKey !== undefined;
       logger.info('Took over an unfinished claim', { orphanClaims: orphans.length, adoptedIssue: issueKey });
     }
-    issueKey ??= (await jira.createIssue(buildCreateIssueBody(config, change, token), deadline)).key;
   } catch (err) {
-    const certain = err instanceof JiraApiError && err.definitelyNotApplied;
-    await store.releaseClaim(change, token, certain, errorMessage(err), clock.now()).catch((e: unknown) => {
-      logger.warn('Could not release the claim; it expires with its lease', { error: e as Error });
-    });
+    // Nothing was created with this claim's token.
+    await release(change, token, err, deps);
     throw err;
   }
+  if (!issueKey) {
+    try {
+      issueKey = (await jira.createIssue(buildCreateIssueBody(config, change, token, replaces), deadline)).key;
+    } catch (err) {
+      // The client never re-posts an unanswered create, and nobody may until a label search can see it.
+      const unknown = err instanceof JiraApiError && !err.definitelyNotApplied;
+      if (unknown) {
+        await store
+          .holdClaim(change, token, errorMessage(err), clock.now(), clock.now() + config.searchLagMs)
+          .catch((e: unknown) => {
+            logger.warn('Could not hold the claim; it expires with its lease', { error: e as Error });
+          });
+        logger.warn('Create outcome unknown: the claim is held until a label search can see the issue', {
+          holdMs: config.searchLagMs,
+        });
+      } else {
+        await release(change, token, err, deps);
+      }
+      throw err;
+    }
+  }
   logger.appendKeys({ ticketKey: issueKey });
-  if (!(await store.markOpen(change, token, issueKey, clock.now()))) {
+  if (!(await store.markOpen(change, token, issueKey, clock.now(), replaces?.issueKey))) {
     logger.error('Claim was taken over before the issue was recorded; the next claimer adopts it by search', {
       issueKey,
     });
   }
-  if (adopted && previous?.claimEventId !== change.eventId) {
-    return comment(change, issueKey, undefined, deps, deadline, 'adopted the issue of an interrupted earlier attempt');
+  const replacedNote = replaces
+    ? `replaces ${replaces.issueKey}, which was deleted or moved${replaces.reason ? ` (${replaces.reason})` : ''}`
+    : undefined;
+  if (replaces) logger.info('Opened a new issue for an incident whose issue was lost', { replaces: replaces.issueKey });
+  if (adopted && previous?.claimChangeId !== change.changeId) {
+    const reason = 'adopted the issue of an interrupted earlier attempt';
+    return comment(change, issueKey, deps, deadline, reason);
   }
-  return {
-    outcome: 'created',
-    issueKey,
-    reason: adopted ? 'adopted the issue of an interrupted earlier attempt' : undefined,
-  };
+  const reasons = [adopted ? 'adopted the issue of an interrupted earlier attempt' : undefined, replacedNote];
+  return { outcome: 'created', issueKey, reason: reasons.filter(Boolean).join('; ') || undefined };
+}
+
+async function release(change: AlarmStateChange, token: string, err: unknown, deps: ProcessorDeps): Promise<void> {
+  await deps.store.releaseClaim(change, token, errorMessage(err), deps.clock.now()).catch((e: unknown) => {
+    logger.warn('Could not release the claim; it expires with its lease', { error: e as Error });
+  });
 }
 
 async function comment(
   change: AlarmStateChange,
   issueKey: string,
-  current: IncidentRecord | undefined,
   deps: ProcessorDeps,
   deadline: number,
   reason: string | undefined,
   note?: string,
 ): Promise<JiraResult> {
   logger.appendKeys({ ticketKey: issueKey });
-  if (current?.lastEventId === change.eventId) {
-    return { outcome: 'commented', issueKey, reason: 'comment added by an earlier attempt' };
-  }
   await deps.jira.addComment(issueKey, { body: stateChangeComment(change, note) }, deadline);
-  await deps.store.recordComment(change, issueKey, deps.clock.now()).catch((err: unknown) => {
-    logger.warn('Could not record the comment', { error: err as Error });
-  });
   return { outcome: 'commented', issueKey, reason };
 }
 
-/** Waits (briefly) while another invocation holds a live claim, then returns the incident. */
-async function settledIncident(change: AlarmStateChange, deps: ProcessorDeps, deadline: number) {
-  const { store, clock } = deps;
-  const waitUntil = Math.min(clock.now() + CLAIM_WAIT_MS, deadline);
-  for (;;) {
-    const current = await store.getIncident(change);
-    const live = current?.status === 'CLAIMED' && (current.leaseUntil ?? 0) >= clock.now();
-    if (!live || clock.now() + CLAIM_POLL_MS > waitUntil) return current;
-    await clock.sleep(CLAIM_POLL_MS);
+/**
+ * Comments on the issue. Returns why the issue is lost when a person deleted it or moved it out of the
+ * project (JIRA answers 404, or 403 when moved where the bot may not comment), confirmed by reading the
+ * issue; any other failure throws.
+ */
+async function commentOrLost(
+  change: AlarmStateChange,
+  issueKey: string,
+  deps: ProcessorDeps,
+  deadline: number,
+  note: string | undefined,
+): Promise<string | undefined> {
+  logger.appendKeys({ ticketKey: issueKey });
+  try {
+    await deps.jira.addComment(issueKey, { body: stateChangeComment(change, note) }, deadline);
+    return undefined;
+  } catch (err) {
+    const lost = await lostIssue(err, issueKey, deps, deadline);
+    if (lost === undefined) throw err;
+    logger.warn('The incident issue was deleted or moved in JIRA', { issueKey, reason: lost });
+    return lost;
+  }
+}
+
+/**
+ * Why the issue no longer belongs to this incident, or undefined when it still does (then the original error
+ * stands: e.g. a 403 on an issue still in the project is a permission problem, not a person moving it).
+ */
+async function lostIssue(
+  err: unknown,
+  issueKey: string,
+  deps: ProcessorDeps,
+  deadline: number,
+): Promise<string | undefined> {
+  if (!(err instanceof JiraApiError) || (err.status !== 404 && err.status !== 403)) return undefined;
+  try {
+    const issue = await deps.jira.getIssue(issueKey, deadline);
+    const project = issue.projectKey ?? issue.key.replace(/-\d+$/, '');
+    if (project === deps.config.jiraProjectKey) return undefined;
+    return `moved to ${issue.key}; ${err.message}`;
+  } catch (check) {
+    if (check instanceof JiraApiError && (check.status === 404 || check.status === 403)) return err.message;
+    logger.warn('Could not check whether the issue still exists', { issueKey, error: check as Error });
+    return undefined;
   }
 }
 
 async function resolve(change: AlarmStateChange, deps: ProcessorDeps, deadline: number): Promise<JiraResult> {
-  const current = await settledIncident(change, deps, deadline);
-  if (current?.status === 'CLOSED' && current.closedByEventId === change.eventId && current.issueKey) {
-    return { outcome: 'resolved', issueKey: current.issueKey, reason: 'resolved by an earlier attempt' };
+  const { store, clock } = deps;
+  // First record this OK's time, so an ALARM older than it never opens an issue, even when nothing is open now.
+  const observed = await store.observeState(change, clock.now());
+  let current = observed.record;
+  if (current?.closedByChangeId === change.changeId && current.closedIssueKey) {
+    // An earlier attempt of this OK closed the incident but did not finish (or report) its JIRA work.
+    if (current.closedIssueLost) return { outcome: 'notified', reason: current.closedIssueLost };
+    return resolveIssue(change, current.closedIssueKey, deps, deadline);
   }
-  if (current?.status === 'CLAIMED' && (current.leaseUntil ?? 0) >= deps.clock.now()) {
-    throw new IncidentBusyError(
-      `alarm returned to OK while its issue is still being created (claim of event ${current.claimEventId}); retrying later`,
-    );
-  }
-  if (current?.status !== 'OPEN' || !current.issueKey) {
+  const waitUntil = Math.min(clock.now() + CLAIM_WAIT_MS, deadline);
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    if (liveClaim(current, clock.now())) {
+      if (clock.now() + CLAIM_POLL_MS > waitUntil) {
+        throw new IncidentBusyError(
+          `alarm returned to OK while its issue is still being created (claim of state change ${current?.claimChangeId}); retrying later`,
+        );
+      }
+      await clock.sleep(CLAIM_POLL_MS);
+      current = await store.getIncident(change);
+      continue;
+    }
+    const alarmAt = current?.lastAlarmStateAtMs;
+    // Equal times: ALARM wins (see README), so an OK must be strictly newer than the newest handled ALARM.
+    const stale = alarmAt !== undefined && alarmAt >= change.stateAtMs;
+    const older = `this OK (state changed at ${change.timestamp}) is ${alarmAt === change.stateAtMs ? 'as old as' : 'older than'} the ALARM of ${iso(alarmAt)}`;
+    if (current?.status === 'OPEN' && current.issueKey) {
+      const issueKey = current.issueKey;
+      if (stale) {
+        const reason = `${older} that is already on the issue: the incident stays open`;
+        logger.info('Stale OK: older than the newest handled ALARM', { reason });
+        const lost = await commentOrLost(change, issueKey, deps, deadline, reason);
+        if (!lost) return { outcome: 'commented', issueKey, reason };
+        await store.markLost(change, issueKey, lost, clock.now());
+        current = await store.getIncident(change);
+        continue;
+      }
+      // Decide first (conditional on no newer ALARM), then tell JIRA: a racing newer ALARM either sees the
+      // incident closed and opens a new issue, or has recorded its time and this close fails.
+      if (await store.closeIncident(change, issueKey, clock.now()))
+        return resolveIssue(change, issueKey, deps, deadline);
+      current = await store.getIncident(change);
+      continue;
+    }
+    if (current?.status === 'LOST' && current.lostIssueKey) {
+      const lostKey = current.lostIssueKey;
+      if (stale) {
+        return {
+          outcome: 'notified',
+          reason: `${older} that was already handled; ${lostKey} was deleted or moved: the next ALARM opens a new issue`,
+        };
+      }
+      const reason = `${lostKey} was deleted or moved (${current.lostReason ?? 'unknown'}): nothing to resolve; the incident is closed`;
+      if (await store.closeLost(change, lostKey, reason, clock.now())) return { outcome: 'notified', reason };
+      current = await store.getIncident(change);
+      continue;
+    }
+    const orphaned = current?.status === 'RELEASED' || current?.status === 'CLAIMED';
+    if (!stale && orphaned && current?.claimTokens?.size) {
+      const result = await resolveOrphans(change, deps, deadline);
+      if (result) return result;
+      current = await store.getIncident(change);
+      continue;
+    }
     return { outcome: 'notified', reason: 'no open JIRA issue for this alarm' };
   }
-  const issueKey = current.issueKey;
+  throw new IncidentBusyError('the incident record kept changing while this OK was handled; retrying later');
+}
+
+/**
+ * An OK after creates whose outcome was unknown: their issue may exist without being recorded, and would stay
+ * open while the alarm is OK. Claim the leftovers, search their labels (their lease covered the search lag),
+ * and resolve what is found. Undefined when another invocation got there first.
+ */
+async function resolveOrphans(
+  change: AlarmStateChange,
+  deps: ProcessorDeps,
+  deadline: number,
+): Promise<JiraResult | undefined> {
+  const { store, jira, clock, config } = deps;
+  const token = randomUUID();
+  const claim = await store.claimOrphans(change, token, clock.now(), claimLeaseMs(deps, deadline));
+  if (!claim.acquired) return undefined;
+  const tokens = [...(claim.previous?.claimTokens ?? [])].slice(0, 20);
+  let found: string | undefined;
+  try {
+    found = (await jira.searchIssueKeys(buildClaimSearchBody(config.jiraProjectKey, tokens), deadline))[0];
+  } catch (err) {
+    await release(change, token, err, deps);
+    throw err;
+  }
+  if (!(await store.settleOrphans(change, token, new Set(tokens), found, clock.now()))) {
+    throw new IncidentBusyError('the claim on unfinished creates was taken over while searching; retrying later');
+  }
+  if (!found) {
+    return {
+      outcome: 'notified',
+      reason: 'no open JIRA issue for this alarm (no issue of an unanswered create carries its claim label)',
+    };
+  }
+  logger.info('Found the issue of an unanswered create; resolving it', { issueKey: found });
+  const result = await resolveIssue(change, found, deps, deadline);
+  const note = 'resolved the issue of an unanswered create, found by its claim label';
+  return { ...result, reason: result.reason ? `${note}; ${result.reason}` : note };
+}
+
+/** The JIRA work of an OK that closed the incident: comment, optional transition. */
+async function resolveIssue(
+  change: AlarmStateChange,
+  issueKey: string,
+  deps: ProcessorDeps,
+  deadline: number,
+): Promise<JiraResult> {
   const transition = deps.config.resolveTransition;
   const note = `The alarm recovered${transition ? `; applying transition '${transition}'` : ''}. The next ALARM opens a new issue.`;
-  await comment(change, issueKey, current, deps, deadline, undefined, note);
-  const transitionNote = transition ? await applyTransition(issueKey, transition, deps, deadline) : undefined;
-  if (!(await deps.store.closeIncident(change, issueKey, deps.clock.now()))) {
-    logger.warn('Incident was no longer open when closing it', { issueKey });
+  const lost = await commentOrLost(change, issueKey, deps, deadline, note);
+  if (lost) {
+    const reason = `${issueKey} was deleted or moved (${lost}): nothing to resolve; the incident is closed`;
+    await deps.store.noteClosedIssueLost(change, reason, deps.clock.now()).catch((err: unknown) => {
+      logger.warn('Could not note the lost issue', { error: err as Error });
+    });
+    return { outcome: 'notified', reason };
   }
+  const transitionNote = transition ? await applyTransition(issueKey, transition, deps, deadline) : undefined;
   return { outcome: 'resolved', issueKey, reason: transitionNote };
 }
 
@@ -336,9 +563,18 @@ async function applyTransition(
 }
 
 async function commentIfOpen(change: AlarmStateChange, deps: ProcessorDeps, deadline: number): Promise<JiraResult> {
-  const current = await deps.store.getIncident(change);
+  const { store, clock } = deps;
+  const observed = await store.observeState(change, clock.now());
+  const current = observed.record;
   if (current?.status !== 'OPEN' || !current.issueKey) {
     return { outcome: 'notified', reason: 'no open JIRA issue for this alarm' };
   }
-  return comment(change, current.issueKey, current, deps, deadline, undefined);
+  const note = outOfOrderNote(change, current);
+  const lost = await commentOrLost(change, current.issueKey, deps, deadline, note);
+  if (!lost) return { outcome: 'commented', issueKey: current.issueKey, reason: note };
+  await store.markLost(change, current.issueKey, lost, clock.now());
+  return {
+    outcome: 'notified',
+    reason: `${current.issueKey} was deleted or moved (${lost}): the next ALARM opens a new issue`,
+  };
 }

@@ -174,6 +174,51 @@ describe('fake JIRA server', () => {
     expect(jira.issues.map((i) => i.key)).toEqual(['OPS-1', 'OPS-2']);
   });
 
+  describe('people editing JIRA', () => {
+    const comment = (key: string) => call('POST', `/rest/api/3/issue/${key}/comment`, { body: adf('x') });
+    const get = (key: string) => call('GET', `/rest/api/3/issue/${key}?fields=project`);
+
+    test('a deleted issue answers 404 to get, comment and transitions', async () => {
+      await call('POST', '/rest/api/3/issue', createBody());
+      jira.deleteIssue('OPS-1');
+      expect((await get('OPS-1')).status).toBe(404);
+      expect((await comment('OPS-1')).status).toBe(404);
+      expect((await call('GET', '/rest/api/3/issue/OPS-1/transitions')).status).toBe(404);
+      expect(jira.issues).toEqual([]);
+      expect(jira.deletedIssues.map((i) => i.key)).toEqual(['OPS-1']);
+    });
+
+    test('a moved issue the bot can see: get answers with the new key and project, comment 403', async () => {
+      await call('POST', '/rest/api/3/issue', createBody());
+      const moved = jira.moveIssue('OPS-1', 'SEC');
+      const r = await get('OPS-1');
+      expect(r.status).toBe(200);
+      expect(await r.json()).toMatchObject({ key: moved.key, fields: { project: { key: 'SEC' } } });
+      expect(moved.key).toMatch(/^SEC-\d+$/);
+      expect((await comment('OPS-1')).status).toBe(403);
+      expect((await call('POST', '/rest/api/3/issue/OPS-1/transitions', { transition: { id: '31' } })).status).toBe(
+        403,
+      );
+      // Search sees it in its new project only.
+      const search = await call('POST', '/rest/api/3/search/jql', { jql: 'project = OPS', fields: ['summary'] });
+      expect(((await search.json()) as { issues: unknown[] }).issues).toEqual([]);
+    });
+
+    test('a moved issue the bot cannot see answers 404 to everything', async () => {
+      await call('POST', '/rest/api/3/issue', createBody());
+      jira.moveIssue('OPS-1', 'SEC', { visible: false });
+      expect((await get('OPS-1')).status).toBe(404);
+      expect((await comment('OPS-1')).status).toBe(404);
+    });
+
+    test('a rotated token: only the new one is accepted', async () => {
+      jira.rotateToken('new-token');
+      expect((await call('POST', '/rest/api/3/issue', createBody())).status).toBe(401);
+      const fresh = 'Basic ' + Buffer.from('ops@example.com:new-token').toString('base64');
+      expect((await call('POST', '/rest/api/3/issue', createBody(), { authorization: fresh })).status).toBe(201);
+    });
+  });
+
   test('search is eventually consistent when searchLagMs is set', async () => {
     jira.searchLagMs = 60_000;
     await call('POST', '/rest/api/3/issue', createBody());

@@ -177,16 +177,24 @@ describeWithMoto('incident handler: issue lifecycle', () => {
     }
   });
 
-  test('503 then 201: retried, exactly one issue', async () => {
-    const { jira, logs } = w();
+  test('503 then 201: not re-posted in the invocation (JIRA may have applied it); the Lambda retry creates one issue', async () => {
+    const { jira, logs, mailbox } = w();
     jira.inject('createIssue', faults.serviceUnavailable());
 
-    const out = await w().invoke(alarmEvent({ alarmName: alarmName('critical', 'r503'), state: 'ALARM' }));
+    const inv = await w()
+      .asyncInvoker()
+      .invoke(alarmEvent({ alarmName: alarmName('critical', 'r503'), state: 'ALARM' }));
 
-    expect(single(out.result).outcome).toBe('created');
+    expect(inv.final).toBe('success');
+    expect(inv.attempts.map((a) => a.ok)).toEqual([false, true]);
+    expect(single(inv.result).outcome).toBe('created');
     expect(jira.requestsTo('createIssue').map((r) => r.response)).toEqual([503, 201]);
     expect(jira.issues).toHaveLength(1);
-    expect(logs.has(/retrying.*503|503.*retrying/i)).toBe(true);
+    expect(logs.has(/Create outcome unknown: the claim is held/)).toBe(true);
+    expect((await mailbox.emails()).map((e) => e.subject)).toEqual([
+      expect.stringContaining('JIRA FAILED'),
+      expect.stringContaining('OPS-1'),
+    ]);
     expectCleanJiraTraffic(jira);
   });
 

@@ -20,14 +20,28 @@ describe('loadConfig', () => {
       resolveTransition: 'Done',
       requestTimeoutMs: 5000,
       maxAttempts: 4,
+      searchLagMs: 30_000,
     });
   });
 
   test('reads the optional tuning variables; an empty transition means none', () => {
     const config = loadConfig(
-      env({ JIRA_REQUEST_TIMEOUT_MS: '2500', JIRA_MAX_ATTEMPTS: '2', JIRA_RESOLVE_TRANSITION: ' ' }),
+      env({
+        JIRA_REQUEST_TIMEOUT_MS: '2500',
+        JIRA_MAX_ATTEMPTS: '2',
+        JIRA_RESOLVE_TRANSITION: ' ',
+        JIRA_SEARCH_LAG_MS: '0',
+      }),
     );
-    expect(config).toMatchObject({ requestTimeoutMs: 2500, maxAttempts: 2, resolveTransition: undefined });
+    expect(config).toMatchObject({
+      requestTimeoutMs: 2500,
+      maxAttempts: 2,
+      resolveTransition: undefined,
+      searchLagMs: 0,
+    });
+    expect(() => loadConfig(env({ JIRA_SEARCH_LAG_MS: '1h' }))).toThrow(
+      /JIRA_SEARCH_LAG_MS must be a whole number between 0 and 600000, got '1h'/,
+    );
   });
 
   test.each([

@@ -18,6 +18,7 @@ describe('parsing each input kind into one AlarmStateChange', () => {
   test('EventBridge single-metric alarm (AWS docs sample)', () => {
     expect(change(fixture(SINGLE))).toEqual({
       eventId: 'c4c1c1c9-6542-e61b-6ef0-8c4d36933a92',
+      changeId: expect.stringMatching(/^sc-[0-9a-f]{40}$/),
       input: 'eventbridge',
       alarmName: 'ServerCpuTooHigh',
       alarmArn: 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:ServerCpuTooHigh',
@@ -28,6 +29,7 @@ describe('parsing each input kind into one AlarmStateChange', () => {
       reason: expect.stringContaining('was greater than the threshold (50.0)'),
       reasonData: expect.stringContaining('"recentDatapoints":[99.50160229693434]'),
       timestamp: '2019-10-02T17:04:40.989Z',
+      stateAtMs: Date.parse('2019-10-02T17:04:40.989Z'),
       description: 'Goes into alarm when server CPU utilization is too high!',
       alarmType: 'single',
       alarmRule: undefined,
@@ -151,6 +153,59 @@ describe('parsing each input kind into one AlarmStateChange', () => {
     const later = fixture<Json>(ACTION);
     later.alarmData.state.timestamp = '2023-08-04T12:40:15.490+0000';
     expect(change(later).eventId).not.toBe(a.eventId);
+  });
+});
+
+describe('state change identity (the idempotency key)', () => {
+  /** One state change of ServerCpuTooHigh (the EventBridge sample), as each path delivers it. */
+  function threePaths(time = '2019-10-02T17:04:40.989+0000') {
+    const eb = fixture<Json>(SINGLE);
+    eb.detail.state.timestamp = time;
+    const arn = 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:ServerCpuTooHigh';
+    const sns = fixture<Json>(SNS);
+    const message = JSON.parse(sns.Records[0].Sns.Message);
+    Object.assign(message, {
+      AlarmName: 'ServerCpuTooHigh',
+      AWSAccountId: '123456789012',
+      AlarmArn: arn,
+      NewStateValue: 'ALARM',
+      StateChangeTime: time,
+    });
+    sns.Records[0].Sns.Message = JSON.stringify(message);
+    const action = fixture<Json>(ACTION);
+    Object.assign(action, { alarmArn: arn, accountId: '123456789012', region: 'us-east-1' });
+    action.alarmData.alarmName = 'ServerCpuTooHigh';
+    action.alarmData.state.value = 'ALARM';
+    action.alarmData.state.timestamp = time;
+    const snsParsed = parseEvent(sns);
+    if (snsParsed.kind !== 'sns' || !('change' in snsParsed.records[0])) throw new Error('expected an SNS change');
+    return [change(eb), snsParsed.records[0].change, change(action)];
+  }
+
+  test('EventBridge, SNS and the Lambda alarm action deliver one state change with one changeId', () => {
+    const [eb, sns, action] = threePaths();
+    expect(new Set([eb.eventId, sns.eventId, action.eventId]).size).toBe(3);
+    expect(sns.changeId).toBe(eb.changeId);
+    expect(action.changeId).toBe(eb.changeId);
+    expect([eb, sns, action].map((c) => c.stateAtMs)).toEqual(Array(3).fill(Date.parse('2019-10-02T17:04:40.989Z')));
+  });
+
+  test('the same instant written differently is the same change; another time, state, alarm, account or region is not', () => {
+    const [base] = threePaths();
+    expect(threePaths('2019-10-02T17:04:40.989Z')[0].changeId).toBe(base.changeId);
+    expect(threePaths('2019-10-02T19:04:40.989+0200')[0].changeId).toBe(base.changeId);
+    expect(threePaths('2019-10-02T17:04:40.990+0000')[0].changeId).not.toBe(base.changeId);
+    const variants = [
+      (e: Json) => (e.detail.state.value = 'OK'),
+      (e: Json) => (e.detail.alarmName = 'ServerCpuTooHigh2'),
+      (e: Json) => (e.account = '210987654321'),
+      (e: Json) => (e.region = 'eu-west-1'),
+    ];
+    for (const vary of variants) {
+      const e = fixture<Json>(SINGLE);
+      vary(e);
+      expect(change(e).changeId).not.toBe(base.changeId);
+    }
   });
 });
 

@@ -1,10 +1,10 @@
 import 'aws-sdk-client-mock-jest';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand } from '@aws-sdk/client-sns';
-import { JiraApiError } from '../../lambda/jira-incident/errors';
+import { IncidentBusyError, JiraApiError } from '../../lambda/jira-incident/errors';
 import { CLAIM_LEASE_MS, CLAIM_WAIT_MS, type ChangeResult } from '../../lambda/jira-incident/processor';
 import { json } from './helpers/fake-jira';
-import { fixture, setUp, SECRET, type Harness } from './helpers/harness';
+import { changeIdOf, fixture, setUp, SECRET, withStateTime, type Harness } from './helpers/harness';
 
 const ALARM = 'eventbridge-alarm-state-change-single-metric.awsdocs.json';
 const OK = 'eventbridge-alarm-state-change-ok.derived.json';
@@ -13,10 +13,11 @@ const PK = 'ALARM#123456789012#us-east-1#ServerCpuTooHigh';
 
 type Event = Record<string, unknown> & { id: string; detail: Record<string, unknown> };
 
-function alarmEvent(id?: string): Event {
+/** The fixture ALARM (state time 2019-10-02T17:04:40.989Z); another id and state time make another state change. */
+function alarmEvent(id?: string, stateTime?: string): Event {
   const e = fixture<Event>(ALARM);
   if (id) e.id = id;
-  return e;
+  return stateTime ? withStateTime(e, stateTime) : e;
 }
 
 function event(name: string, id?: string): Event {
@@ -50,14 +51,16 @@ describe('ALARM -> repeat -> OK -> ALARM lifecycle', () => {
     expect(h.table.items.get(PK)).toMatchObject({
       status: 'OPEN',
       issueKey: 'OPS-1',
-      openedByEventId: alarmEvent().id,
+      openedByChangeId: changeIdOf(alarmEvent()),
+      lastAlarmStateAtMs: Date.parse('2019-10-02T17:04:40.989Z'),
     });
-    expect(h.table.items.get(`EVENT#${alarmEvent().id}`)).toMatchObject({
+    expect(h.table.items.get(`CHANGE#${changeIdOf(alarmEvent())}`)).toMatchObject({
       status: 'DONE',
       issueKey: 'OPS-1',
       emailSent: 'final',
+      lastDeliveryId: alarmEvent().id,
     });
-    expect(h.table.items.get(`EVENT#${alarmEvent().id}`)?.expiresAt).toEqual(expect.any(Number));
+    expect(h.table.items.get(`CHANGE#${changeIdOf(alarmEvent())}`)?.expiresAt).toEqual(expect.any(Number));
     const [email] = h.emails();
     expect(h.emails()).toHaveLength(1);
     expect(email.TopicArn).toBe('arn:aws:sns:us-east-1:999999999999:sns-alerts-test');
@@ -77,7 +80,7 @@ describe('ALARM -> repeat -> OK -> ALARM lifecycle', () => {
 
   test('a repeat ALARM while the issue is open comments on it', async () => {
     await h.invoke(alarmEvent());
-    const repeat = await h.invoke(alarmEvent('repeat-alarm-1'));
+    const repeat = await h.invoke(alarmEvent('repeat-alarm-1', '2019-10-02T17:09:40.989Z'));
 
     expect(repeat).toMatchObject({ outcome: 'commented', issueKey: 'OPS-1' });
     expect(h.jira.creates).toHaveLength(1);
@@ -107,13 +110,14 @@ describe('ALARM -> repeat -> OK -> ALARM lifecycle', () => {
     await h.invoke(alarmEvent()); // ALARM at 17:04, OPS-1
     await h.invoke(event(OK)); // OK at 17:34 closes OPS-1
 
-    const late = alarmEvent('late-redelivery-of-an-earlier-alarm'); // state change at 17:04, older than the OK
+    // A repeat ALARM of 17:20 (e.g. after INSUFFICIENT_DATA) whose delivery was delayed past the OK of 17:34.
+    const late = alarmEvent('late-delivery-of-an-earlier-alarm', '2019-10-02T17:20:40.989Z');
     const result = await h.invoke(late);
 
     expect(result).toMatchObject({ outcome: 'notified' });
     expect(result).toHaveProperty(
       'reason',
-      expect.stringMatching(/older than the OK \(2019-10-02T17:34:40.989Z\) that resolved OPS-1/),
+      'this ALARM (state changed at 2019-10-02T17:20:40.989Z) is older than the OK of 2019-10-02T17:34:40.989Z that was already handled: no new issue',
     );
     expect(h.jira.creates).toHaveLength(1);
     expect(h.table.items.get(PK)).toMatchObject({ status: 'CLOSED', issueKey: 'OPS-1' });
@@ -132,7 +136,8 @@ describe('ALARM -> repeat -> OK -> ALARM lifecycle', () => {
   test('INSUFFICIENT_DATA comments on an open issue, and only emails otherwise', async () => {
     expect(await h.invoke(event(INSUFFICIENT, 'insufficient-1'))).toMatchObject({ outcome: 'notified' });
     await h.invoke(alarmEvent());
-    expect(await h.invoke(event(INSUFFICIENT, 'insufficient-2'))).toMatchObject({
+    const later = withStateTime(event(INSUFFICIENT, 'insufficient-2'), '2019-10-02T17:55:40.989Z');
+    expect(await h.invoke(later)).toMatchObject({
       outcome: 'commented',
       issueKey: 'OPS-1',
     });
@@ -183,16 +188,25 @@ describe('races and crashed claims', () => {
     h = setUp();
   });
 
-  test('10 concurrent ALARM events for one alarm create exactly one issue', async () => {
-    const results = (await Promise.all(
-      Array.from({ length: 10 }, (_, i) => h.invoke(alarmEvent(`race-${i}`))),
-    )) as ChangeResult[];
+  test('10 concurrent ALARM events for one alarm create exactly one issue; losers that cannot wait are retried', async () => {
+    // Ten state changes (ten state times): one issue; the others comment on it, or, when the winner is not
+    // done within the wait, fail retryably (never swallowed) and comment on Lambda's retry.
+    const events = Array.from({ length: 10 }, (_, i) =>
+      alarmEvent(`race-${i}`, new Date(Date.parse('2019-10-02T17:04:40.989Z') + i).toISOString()),
+    );
+    const first = await Promise.allSettled(events.map((e) => h.invoke(e)));
+    const busy = events.filter((_, i) => first[i].status === 'rejected');
+    for (const r of first) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(IncidentBusyError);
+
+    h.clock.t += 60_000;
+    const retried = (await Promise.all(busy.map((e) => h.invoke(e)))) as ChangeResult[];
+    const results = [...first.flatMap((r) => (r.status === 'fulfilled' ? [r.value as ChangeResult] : [])), ...retried];
 
     expect(h.jira.creates).toHaveLength(1);
     expect(h.jira.issues.size).toBe(1);
-    expect(results.filter((r) => r.outcome === 'created')).toHaveLength(1);
-    for (const r of results) expect(['created', 'commented', 'duplicate']).toContain(r.outcome);
-    expect(h.emails()).toHaveLength(10);
+    expect(results.map((r) => r.outcome).sort()).toEqual([...Array(9).fill('commented'), 'created']);
+    expect(h.jira.issues.get('OPS-1')?.comments).toHaveLength(9);
+    expect(h.emails()).toHaveLength(10 + busy.length); // a loser that had to be retried said so first
   });
 
   test('the same event delivered twice at the same time creates one issue and one email', async () => {
@@ -203,22 +217,22 @@ describe('races and crashed claims', () => {
     expect(h.emails()).toHaveLength(1);
   });
 
-  test('a loser of the claim race creates no issue: it waits, then finishes as duplicate', async () => {
+  test('a loser of the claim race creates no issue: it waits, then fails to be retried (never swallowed)', async () => {
     h.table.put({
       pk: PK,
       status: 'CLAIMED',
       claimToken: 'other',
-      claimEventId: 'winner',
+      claimChangeId: 'winner',
       leaseUntil: h.clock.t + 60_000,
     });
 
-    const result = await h.invoke(alarmEvent());
-
-    expect(result).toMatchObject({ outcome: 'duplicate' });
-    expect((result as ChangeResult).reason).toContain('winner');
+    await expect(h.invoke(alarmEvent())).rejects.toThrow(
+      /state change winner holds the claim to create this alarm's issue until .*; retrying later/,
+    );
     expect(h.jira.creates).toHaveLength(0);
     expect(h.clock.sleeps.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(CLAIM_WAIT_MS);
     expect(h.emails()).toHaveLength(1);
+    expect(h.emails()[0].Message).toContain('will be retried automatically');
   });
 
   test("a loser that sees the winner's issue key while waiting comments on it", async () => {
@@ -226,7 +240,7 @@ describe('races and crashed claims', () => {
       pk: PK,
       status: 'CLAIMED',
       claimToken: 'other',
-      claimEventId: 'winner',
+      claimChangeId: 'winner',
       leaseUntil: h.clock.t + 60_000,
     });
     h.jira.issues.set('OPS-77', {
@@ -237,7 +251,7 @@ describe('races and crashed claims', () => {
     });
     const sleep = h.clock.sleep;
     h.clock.sleep = async (ms) => {
-      h.table.put({ pk: PK, status: 'OPEN', issueKey: 'OPS-77', openedByEventId: 'winner' });
+      h.table.put({ pk: PK, status: 'OPEN', issueKey: 'OPS-77', openedByChangeId: 'winner' });
       await sleep(ms);
     };
 
@@ -251,7 +265,7 @@ describe('races and crashed claims', () => {
       status: 'CLAIMED',
       claimToken: 'crashed-token',
       claimTokens: new Set(['crashed-token']),
-      claimEventId: 'crashed-event',
+      claimChangeId: 'crashed-event',
       leaseUntil: h.clock.t - 1,
     });
 
@@ -276,7 +290,7 @@ describe('races and crashed claims', () => {
       status: 'CLAIMED',
       claimToken: 'crashed-token',
       claimTokens: new Set(['crashed-token']),
-      claimEventId: 'crashed-event',
+      claimChangeId: 'crashed-event',
       leaseUntil: h.clock.t - CLAIM_LEASE_MS,
     });
 
@@ -287,18 +301,43 @@ describe('races and crashed claims', () => {
     expect(h.table.items.get(PK)).toMatchObject({ status: 'OPEN', issueKey: 'OPS-5' });
   });
 
-  test.each([
-    ['ALARM that created the issue', ALARM, { status: 'OPEN', issueKey: 'OPS-4', openedByEventId: 'SELF' }, 'created'],
+  test.each<[string, string, Record<string, string>, Record<string, unknown>, string, number]>([
+    [
+      'ALARM that created the issue',
+      ALARM,
+      { status: 'OPEN', issueKey: 'OPS-4', openedByChangeId: 'SELF' },
+      {},
+      'created',
+      0,
+    ],
     [
       'ALARM that commented',
       ALARM,
-      { status: 'OPEN', issueKey: 'OPS-4', openedByEventId: 'x', lastEventId: 'SELF' },
+      { status: 'OPEN', issueKey: 'OPS-4', openedByChangeId: 'x' },
+      { jira: { outcome: 'commented', issueKey: 'OPS-4' } },
       'commented',
+      0,
     ],
-    ['OK that resolved', OK, { status: 'CLOSED', issueKey: 'OPS-4', closedByEventId: 'SELF' }, 'resolved'],
+    [
+      'OK that resolved',
+      OK,
+      { status: 'CLOSED', issueKey: 'OPS-4', closedByChangeId: 'SELF', closedIssueKey: 'OPS-4' },
+      { jira: { outcome: 'resolved', issueKey: 'OPS-4' } },
+      'resolved',
+      0,
+    ],
+    // The OK decides (closes) before telling JIRA: its retry does the comment and transition it missed.
+    [
+      'OK that closed the incident but crashed before JIRA',
+      OK,
+      { status: 'CLOSED', issueKey: 'OPS-4', closedByChangeId: 'SELF', closedIssueKey: 'OPS-4' },
+      {},
+      'resolved',
+      2,
+    ],
   ])(
-    'an invocation that crashed after JIRA (%s) is redone without repeating JIRA writes',
-    async (_name, name, incident, outcome) => {
+    'an invocation that crashed (%s) is redone without repeating JIRA writes',
+    async (_name, name, incident, changeRecord, outcome, posts) => {
       const e = event(name);
       h.jira.issues.set('OPS-4', {
         key: 'OPS-4',
@@ -306,18 +345,26 @@ describe('races and crashed claims', () => {
         comments: [],
         status: 'To Do',
       });
-      h.table.put({ pk: `EVENT#${e.id}`, status: 'IN_PROGRESS', leaseUntil: h.clock.t - 1 });
-      const fix = (v: string) => (v === 'SELF' ? e.id : v);
+      const changeId = changeIdOf(e);
+      h.table.put({ pk: `CHANGE#${changeId}`, status: 'IN_PROGRESS', leaseUntil: h.clock.t - 1, ...changeRecord });
+      const fix = (v: string) => (v === 'SELF' ? changeId : v);
       h.table.put({ pk: PK, ...Object.fromEntries(Object.entries(incident).map(([k, v]) => [k, fix(v)])) });
 
       expect(await h.invoke(e)).toMatchObject({ outcome, issueKey: 'OPS-4' });
-      expect(h.jira.requests.filter((r) => r.method === 'POST')).toHaveLength(0);
+      expect(h.jira.requests.filter((r) => r.method === 'POST')).toHaveLength(posts);
+      expect(h.jira.issues.get('OPS-4')?.comments).toHaveLength(posts ? 1 : 0);
       expect(h.emails()).toHaveLength(1);
     },
   );
 
   test('OK while the issue is still being created fails (retryable) after emailing', async () => {
-    h.table.put({ pk: PK, status: 'CLAIMED', claimToken: 't', claimEventId: 'winner', leaseUntil: h.clock.t + 60_000 });
+    h.table.put({
+      pk: PK,
+      status: 'CLAIMED',
+      claimToken: 't',
+      claimChangeId: 'winner',
+      leaseUntil: h.clock.t + 60_000,
+    });
 
     await expect(h.invoke(event(OK))).rejects.toThrow(/still being created/);
     expect(h.emails()[0].Message).toContain('could not be updated');
@@ -339,7 +386,10 @@ describe('JIRA failures', () => {
     expect(h.emails()[0].Subject).toContain('JIRA FAILED');
     expect(h.table.items.get(PK)).toMatchObject({ status: 'RELEASED' });
     expect(h.table.items.get(PK)?.claimTokens).toBeUndefined();
-    expect(h.table.items.get(`EVENT#${alarmEvent().id}`)).toMatchObject({ status: 'FAILED', emailSent: 'failure' });
+    expect(h.table.items.get(`CHANGE#${changeIdOf(alarmEvent())}`)).toMatchObject({
+      status: 'FAILED',
+      emailSent: 'failure',
+    });
 
     // Lambda's async retry delivers the same event again.
     const retry = await h.invoke(alarmEvent());
@@ -349,27 +399,49 @@ describe('JIRA failures', () => {
     expect(h.emails()[1].Message).toContain('https://example.atlassian.net/browse/OPS-1');
   });
 
-  test('after a 5xx the create is retried only after a search for a possibly created issue', async () => {
+  test('after a 5xx the create is not posted again in the invocation: search, email, fail, hold the claim', async () => {
     h = setUp({ JIRA_MAX_ATTEMPTS: '2' });
     h.jira.failNext(1, 503, 'Service Unavailable');
 
-    expect(await h.invoke(alarmEvent())).toMatchObject({ outcome: 'created', issueKey: 'OPS-1' });
+    await expect(h.invoke(alarmEvent())).rejects.toThrow(
+      /HTTP 503.*JIRA may have created the issue, so it is not posted again in this invocation/,
+    );
     expect(h.jira.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
       'POST /rest/api/3/issue',
       'POST /rest/api/3/search/jql',
-      'POST /rest/api/3/issue',
     ]);
+    expect(h.emails()).toHaveLength(1);
+    expect(h.emails()[0].Subject).toContain('JIRA FAILED');
+    // The claim is held, with its token, for JIRA's search lag (JIRA_SEARCH_LAG_MS, 30 s by default).
+    expect(h.table.items.get(PK)).toMatchObject({ status: 'CLAIMED', leaseUntil: h.clock.t + 30_000 });
+    expect((h.table.items.get(PK)?.claimTokens as Set<string>).size).toBe(1);
+
+    // Even this state change's own retry (or its SNS copy) does not post again before then.
+    await expect(h.invoke(alarmEvent())).rejects.toThrow(IncidentBusyError);
+    await expect(h.invoke(alarmEvent())).rejects.toThrow(
+      /earlier attempt of this state change holds the claim .* \(its create may have reached JIRA\); retrying later/,
+    );
+    expect(h.jira.creates).toHaveLength(1);
+
+    h.clock.t += 30_001; // Lambda's retry comes about a minute later
+    expect(await h.invoke(alarmEvent())).toMatchObject({ outcome: 'created', issueKey: 'OPS-1' });
+    expect(h.jira.requestsTo('POST', /\/search\/jql$/)).toHaveLength(2);
+    expect(h.jira.creates).toHaveLength(2);
     expect(h.jira.issues.size).toBe(1);
+    expect(h.emails()).toHaveLength(2);
   });
 
-  test('when that search fails too, the create is not repeated blindly; the Lambda retry searches again', async () => {
+  test('when that search fails too, the outcome stays unknown; the retry after the lag searches again', async () => {
     h = setUp({ JIRA_MAX_ATTEMPTS: '2' });
     h.jira.failNext(3, 503, 'Service Unavailable');
 
-    await expect(h.invoke(alarmEvent())).rejects.toThrow(/search\/jql failed with HTTP 503.*gave up after 2 attempts/);
-    expect(h.jira.requestsTo('POST', /\/issue$/)).toHaveLength(1);
+    await expect(h.invoke(alarmEvent())).rejects.toThrow(
+      /searching for it failed too: .*search\/jql failed with HTTP 503.*gave up after 2 attempts/,
+    );
+    expect(h.jira.creates).toHaveLength(1);
     expect(h.table.items.get(PK)?.claimTokens).toEqual(expect.any(Set));
 
+    h.clock.t += 30_001;
     expect(await h.invoke(alarmEvent())).toMatchObject({ outcome: 'created', issueKey: 'OPS-1' });
     expect(h.jira.requestsTo('POST', /\/search\/jql$/)).toHaveLength(3);
     expect(h.jira.issues.size).toBe(1);
@@ -384,7 +456,7 @@ describe('JIRA failures', () => {
     );
 
     await expect(h.invoke(alarmEvent())).rejects.toThrow(
-      /timed out.*the create may still complete, so it is not repeated now/,
+      /timed out after 200 ms; JIRA may have created the issue, so it is not posted again in this invocation/,
     );
     expect(h.jira.requestsTo('POST', /\/issue$/)).toHaveLength(1);
     expect(h.emails()).toHaveLength(1);
@@ -395,6 +467,7 @@ describe('JIRA failures', () => {
     h.jira.failNext(1, 500).failNext(2, 500);
 
     await expect(h.invoke(alarmEvent())).rejects.toThrow(JiraApiError);
+    h.clock.t += 30_001; // past the held claim
     await expect(h.invoke(alarmEvent())).rejects.toThrow(JiraApiError);
     expect(h.emails()).toHaveLength(1);
   });
@@ -420,7 +493,9 @@ describe('JIRA failures', () => {
       });
     });
 
-    await expect(h.invoke(alarmEvent('repeat'))).rejects.toThrow(/network error ECONNREFUSED/);
+    await expect(h.invoke(alarmEvent('repeat', '2019-10-02T17:09:40.989Z'))).rejects.toThrow(
+      /network error ECONNREFUSED/,
+    );
     expect(h.emails()[1].Message).toMatch(/JIRA ticket: {2}could not be created or updated: .*ECONNREFUSED/);
   });
 });
@@ -544,8 +619,8 @@ describe('secret and logging', () => {
   });
 
   test('log lines carry alarm name, account and ticket key; the secret and auth header never appear', async () => {
-    h.jira.failNext(1, 401, { errorMessages: ['Client must be authenticated'], errors: {} });
-    await expect(h.invoke(alarmEvent())).rejects.toThrow(/HTTP 401/);
+    h.jira.failNext(2, 401, { errorMessages: ['Client must be authenticated'], errors: {} });
+    await expect(h.invoke(alarmEvent())).rejects.toThrow(/HTTP 401.*token rejected after re-reading the secret/);
     await h.invoke(alarmEvent());
 
     const all = h.logs.join('');
@@ -559,11 +634,14 @@ describe('secret and logging', () => {
       ticketKey: 'OPS-1',
       outcome: 'created',
       service: 'jira-incident',
+      // The delivery and the state change, for tracing one change across its deliveries.
+      eventId: alarmEvent().id,
+      changeId: changeIdOf(alarmEvent()),
     });
     const failed = h.logRecords().find((r) => String(r.message).startsWith('Alarm state change failed'));
     expect(failed).toMatchObject({ alarmName: 'ServerCpuTooHigh', accountId: '123456789012', level: 'ERROR' });
-    // 401 drops the cached secret so a rotated token is read again.
-    expect(h.secrets).toHaveReceivedCommandTimes(GetSecretValueCommand, 2);
+    // Each 401 drops the cached secret: read at start, after the first 401, and by the retry after the second.
+    expect(h.secrets).toHaveReceivedCommandTimes(GetSecretValueCommand, 3);
   });
 
   test('keys of one state change do not leak into the next', async () => {

@@ -11,11 +11,14 @@ let fetchMock: jest.SpyInstance;
 let unauthorized: jest.Mock;
 let logSpies: jest.SpyInstance[];
 
-function client(options: { maxAttempts?: number; timeoutMs?: number } = {}) {
+function client(
+  options: { maxAttempts?: number; timeoutMs?: number; credentials?: () => Promise<typeof SECRET> } = {},
+) {
   return new JiraClient({
     baseUrl: BASE,
-    credentials: async () => SECRET,
+    credentials: options.credentials ?? (async () => SECRET),
     onUnauthorized: unauthorized,
+    credentialsSource: 'arn:aws:secretsmanager:us-east-1:999999999999:secret:jira-AbC',
     timeoutMs: options.timeoutMs ?? 5000,
     maxAttempts: options.maxAttempts ?? 4,
     clock,
@@ -29,6 +32,21 @@ function answers(...responses: (() => Response | Promise<Response>)[]) {
 }
 
 const created = () => json(201, { id: '10001', key: 'OPS-9', self: `${BASE}/rest/api/3/issue/10001` });
+const commented = () => json(201, { id: '1' });
+/** A create body as the handler sends it: with a claim label to find the issue by. */
+const labelled = {
+  fields: {
+    project: { key: 'OPS' },
+    issuetype: { name: 'Incident' },
+    summary: 's',
+    description: { type: 'doc', version: 1, content: [] },
+    labels: ['cloudwatch-alarm', 'cw-incident-claim-tok-1'],
+  },
+} as never;
+const found =
+  (...keys: string[]) =>
+  () =>
+    json(200, { issues: keys.map((key) => ({ id: '1', key })), isLast: true });
 const far = () => clock.now() + 60_000;
 
 beforeEach(() => {
@@ -125,15 +143,18 @@ describe('retries', () => {
     expect(clock.sleeps).toEqual([1500]);
   });
 
-  test.each([500, 502, 503, 504])('%i is retried', async (status) => {
-    answers(() => json(status, { errorMessages: ['temporary'] }), created);
-    await expect(client().createIssue({ fields: {} } as never, far())).resolves.toMatchObject({ key: 'OPS-9' });
-    expect(fetchMock).toHaveBeenCalledTimes(2);
-  });
+  test.each([500, 502, 503, 504])(
+    '%i is retried (a comment, a search: requests that tolerate a repeat)',
+    async (status) => {
+      answers(() => json(status, { errorMessages: ['temporary'] }), commented);
+      await expect(client().addComment('OPS-1', COMMENT, far())).resolves.toBeUndefined();
+      expect(fetchMock).toHaveBeenCalledTimes(2);
+    },
+  );
 
   test('503 with Retry-After waits as told', async () => {
-    answers(() => json(503, {}, { 'Retry-After': '1' }), created);
-    await client().createIssue({ fields: {} } as never, far());
+    answers(() => json(503, {}, { 'Retry-After': '1' }), commented);
+    await client().addComment('OPS-1', COMMENT, far());
     expect(clock.sleeps).toEqual([1000]);
   });
 
@@ -170,11 +191,6 @@ describe('retries', () => {
       "HTTP 400: Field 'priority' is required; labels: bad label",
     ],
     [
-      401,
-      { errorMessages: ['Client must be authenticated to access this resource.'], errors: {} },
-      'HTTP 401: Client must be authenticated',
-    ],
-    [
       403,
       { errorMessages: ['You do not have permission to create issues in this project.'] },
       'HTTP 403: You do not have permission',
@@ -201,7 +217,7 @@ describe('retries', () => {
     expect((error as Error).message).not.toContain('Basic');
     expect(fetchMock).toHaveBeenCalledTimes(1);
     expect(clock.sleeps).toEqual([]);
-    expect(unauthorized).toHaveBeenCalledTimes(status === 401 ? 1 : 0);
+    expect(unauthorized).not.toHaveBeenCalled();
   });
 
   test('a non-JSON error body is reported as text', async () => {
@@ -209,6 +225,146 @@ describe('retries', () => {
     await expect(client().createIssue({ fields: {} } as never, far())).rejects.toThrow(
       'HTTP 400: non-JSON response body: <html><body>Bad gateway upstream</body></html>',
     );
+  });
+});
+
+describe('401: a rotated token', () => {
+  const rejected = () => json(401, { errorMessages: ['Client must be authenticated to access this resource.'] });
+
+  test('drops the cached secret, reads it again and tries once more at once', async () => {
+    const credentials = jest
+      .fn()
+      .mockResolvedValueOnce({ ...SECRET, apiToken: 'old-token' })
+      .mockResolvedValue(SECRET);
+    answers(rejected, created);
+
+    await expect(client({ credentials }).createIssue(labelled, far())).resolves.toMatchObject({ key: 'OPS-9' });
+    expect(unauthorized).toHaveBeenCalledTimes(1);
+    expect(credentials).toHaveBeenCalledTimes(2);
+    const auths = fetchMock.mock.calls.map(([, init]) => (init as RequestInit).headers as Record<string, string>);
+    expect(auths[1].Authorization).toBe(
+      `Basic ${Buffer.from(`${SECRET.email}:${SECRET.apiToken}`).toString('base64')}`,
+    );
+    expect(auths[0].Authorization).not.toBe(auths[1].Authorization);
+    expect(clock.sleeps).toEqual([]);
+  });
+
+  test('does not use up an attempt: with JIRA_MAX_ATTEMPTS=1 the retry still happens', async () => {
+    answers(rejected, commented);
+    await expect(client({ maxAttempts: 1 }).addComment('OPS-1', COMMENT, far())).resolves.toBeUndefined();
+    expect(fetchMock).toHaveBeenCalledTimes(2);
+  });
+
+  test('a second 401 fails clearly, naming the secret (never the token)', async () => {
+    answers(rejected);
+    const error = await client()
+      .createIssue(labelled, far())
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(JiraApiError);
+    expect(error).toMatchObject({ status: 401, definitelyNotApplied: true });
+    expect((error as Error).message).toBe(
+      'JIRA POST /rest/api/3/issue failed with HTTP 401: Client must be authenticated to access this resource.; ' +
+        'token rejected after re-reading the secret arn:aws:secretsmanager:us-east-1:999999999999:secret:jira-AbC: ' +
+        'put a valid apiToken in it',
+    );
+    expect((error as Error).message).not.toContain(SECRET.apiToken);
+    expect(fetchMock).toHaveBeenCalledTimes(2);
+    expect(unauthorized).toHaveBeenCalledTimes(2);
+  });
+
+  test('once per request: a later request gets its own re-read', async () => {
+    answers(rejected, commented, rejected, commented);
+    await client().addComment('OPS-1', COMMENT, far());
+    await client().addComment('OPS-1', COMMENT, far());
+    expect(unauthorized).toHaveBeenCalledTimes(2);
+    expect(fetchMock).toHaveBeenCalledTimes(4);
+  });
+});
+
+describe('create: a create whose outcome is unknown is never posted again', () => {
+  const paths = () => fetchMock.mock.calls.map(([url, init]) => `${(init as RequestInit).method} ${url}`);
+
+  test.each([
+    ['HTTP 502', () => json(502, { errorMessages: ['Bad gateway'] })],
+    ['HTTP 500', () => json(500, {})],
+    ['a reset connection', () => Promise.reject(networkError('ECONNRESET'))],
+  ])('%s: the label search finds the issue, which is adopted', async (_name, failure) => {
+    answers(failure, found('OPS-7'));
+    await expect(client().createIssue(labelled, far())).resolves.toEqual({ id: 'OPS-7', key: 'OPS-7' });
+    expect(paths()).toEqual([`POST ${BASE}/rest/api/3/issue`, `POST ${BASE}/rest/api/3/search/jql`]);
+  });
+
+  test.each([
+    ['HTTP 503', () => json(503, {}), /HTTP 503.*JIRA may have created the issue, so it is not posted again/],
+    [
+      'a reset connection',
+      () => Promise.reject(networkError('ECONNRESET')),
+      /ECONNRESET.*JIRA may have created the issue, so it is not posted again/,
+    ],
+    // Not retried at all, and not "certainly not applied": the caller holds the claim.
+    ['a garbled 201', () => new Response('<html>', { status: 201 }), /returned a non-JSON 201 response/],
+  ])(
+    '%s and a search that does not (yet) see it: fails as unknown, without a second POST',
+    async (_n, failure, message) => {
+      answers(failure, found(), created);
+      const error = await client()
+        .createIssue(labelled, far())
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(JiraApiError);
+      expect(error).toMatchObject({ definitelyNotApplied: false });
+      expect((error as Error).message).toMatch(message);
+      expect(paths().filter((p) => p.endsWith('/rest/api/3/issue'))).toHaveLength(1);
+    },
+  );
+
+  test('a timed-out create: not posted again either', async () => {
+    fetchMock.mockImplementationOnce(
+      (_url: string, init: RequestInit) =>
+        new Promise((_resolve, reject) => init.signal?.addEventListener('abort', () => reject(init.signal?.reason))),
+    );
+    fetchMock.mockImplementation(async () => found()());
+    await expect(client({ timeoutMs: 100 }).createIssue(labelled, far())).rejects.toThrow(
+      /timed out after 100 ms; JIRA may have created the issue, so it is not posted again/,
+    );
+    expect(paths().filter((p) => p.endsWith('/rest/api/3/issue'))).toHaveLength(1);
+  });
+
+  test('a failing search keeps the outcome unknown (whatever the search answered)', async () => {
+    answers(
+      () => json(503, {}),
+      () => json(400, { errorMessages: ['bad jql'] }),
+    );
+    const error = await client()
+      .createIssue(labelled, far())
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 503, definitelyNotApplied: false });
+    expect((error as Error).message).toMatch(/searching for it failed too: .*HTTP 400: bad jql/);
+  });
+
+  test('a create without a claim label is not posted again after a 5xx', async () => {
+    answers(() => json(503, {}), created);
+    await expect(client().createIssue({ fields: {} } as never, far())).rejects.toThrow(/no claim label to search/);
+    expect(fetchMock).toHaveBeenCalledTimes(1);
+  });
+
+  test.each(['ECONNREFUSED', 'ENOTFOUND'])('%s (nothing reached JIRA) is retried as a plain create', async (code) => {
+    answers(() => Promise.reject(networkError(code)), created);
+    await expect(client().createIssue(labelled, far())).resolves.toMatchObject({ key: 'OPS-9' });
+    expect(paths()).toEqual([`POST ${BASE}/rest/api/3/issue`, `POST ${BASE}/rest/api/3/issue`]);
+  });
+
+  test('a 429 (certainly not applied) is retried as a plain create', async () => {
+    answers(() => json(429, {}, { 'Retry-After': '1' }), created);
+    await expect(client().createIssue(labelled, far())).resolves.toMatchObject({ key: 'OPS-9' });
+    expect(paths().filter((p) => p.includes('search'))).toEqual([]);
+  });
+});
+
+describe('getIssue', () => {
+  test('reads the current key and project (a moved issue answers with its new key)', async () => {
+    answers(() => json(200, { id: '10001', key: 'SEC-4', fields: { project: { key: 'SEC', id: '1' } } }));
+    await expect(client().getIssue('OPS-1', far())).resolves.toEqual({ key: 'SEC-4', projectKey: 'SEC' });
+    expect(fetchMock.mock.calls[0][0]).toBe(`${BASE}/rest/api/3/issue/OPS-1?fields=project`);
   });
 });
 
@@ -232,7 +388,7 @@ describe('remaining invocation time', () => {
   test('retries stop when backoff would pass the deadline', async () => {
     answers(() => json(500, {}));
     clock.jitter = 0.999;
-    await expect(client({ maxAttempts: 10 }).createIssue({ fields: {} } as never, clock.now() + 2000)).rejects.toThrow(
+    await expect(client({ maxAttempts: 10 }).addComment('OPS-1', COMMENT, clock.now() + 2000)).rejects.toThrow(
       /not retried/,
     );
     expect(clock.sleeps.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(2000 - MIN_REQUEST_MS);

@@ -37,6 +37,22 @@ export interface AlarmStateChangeEvent {
 
 const OPPOSITE: Record<AlarmState, AlarmState> = { ALARM: 'OK', OK: 'ALARM', INSUFFICIENT_DATA: 'OK' };
 
+let lastStateTime = 0;
+/**
+ * The state time of a new state change: now, but always later than the previous one built here. The handler
+ * deduplicates by (account, region, alarm, state, state time), and real state changes of one alarm never
+ * share a timestamp, so two events built in the same millisecond must not either.
+ */
+function nextStateTime(): Date {
+  lastStateTime = Math.max(Date.now(), lastStateTime + 1);
+  return new Date(lastStateTime);
+}
+
+/** CloudWatch's timestamp format (`2019-10-02T17:04:40.989+0000`). */
+export function cloudWatchTime(at: Date): string {
+  return at.toISOString().replace('Z', '+0000');
+}
+
 /** An EventBridge `CloudWatch Alarm State Change` (single-metric sample from the AWS docs). */
 export function alarmEvent(opts: {
   alarmName: string;
@@ -44,10 +60,12 @@ export function alarmEvent(opts: {
   id?: string;
   account?: string;
   reason?: string;
+  /** When the alarm entered the state (default: a new, distinct time). Equal times: the same state change. */
+  stateTime?: Date;
 }): AlarmStateChangeEvent {
   const e = fixture<AlarmStateChangeEvent>('eventbridge-alarm-state-change-single-metric.awsdocs.json');
   const account = opts.account ?? ACCOUNT;
-  const now = new Date();
+  const now = opts.stateTime ?? nextStateTime();
   e.id = opts.id ?? randomUUID();
   e.account = account;
   e.region = REGION;
@@ -56,7 +74,7 @@ export function alarmEvent(opts: {
   e.detail.alarmName = opts.alarmName;
   e.detail.previousState.value = OPPOSITE[opts.state];
   e.detail.state.value = opts.state;
-  e.detail.state.timestamp = now.toISOString().replace('Z', '+0000');
+  e.detail.state.timestamp = cloudWatchTime(now);
   if (opts.reason) e.detail.state.reason = opts.reason;
   else if (opts.state === 'OK') {
     e.detail.state.reason = e.detail.previousState.reason;
@@ -117,7 +135,9 @@ export interface SnsEvent {
 }
 
 /** The SNS-wrapped CloudWatch alarm notification sample, with one or more alarms. */
-export function snsAlarmEvent(...alarms: { alarmName: string; state: AlarmState; messageId?: string }[]): SnsEvent {
+export function snsAlarmEvent(
+  ...alarms: { alarmName: string; state: AlarmState; messageId?: string; stateTime?: Date }[]
+): SnsEvent {
   const base = fixture<SnsEvent>('sns-event-cloudwatch-alarm-single-metric.aws-lambda-go.json');
   const template = base.Records[0];
   const topicArn = `arn:aws:sns:${REGION}:${ACCOUNT}:cloudwatch-alarms`;
@@ -130,7 +150,7 @@ export function snsAlarmEvent(...alarms: { alarmName: string; state: AlarmState;
     msg.OldStateValue = OPPOSITE[a.state];
     msg.Region = 'US East (N. Virginia)';
     msg.AlarmArn = `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${a.alarmName}`;
-    msg.StateChangeTime = new Date().toISOString().replace('Z', '+0000');
+    msg.StateChangeTime = cloudWatchTime(a.stateTime ?? nextStateTime());
     r.EventSubscriptionArn = `${topicArn}:${randomUUID()}`;
     r.Sns.MessageId = a.messageId ?? randomUUID();
     r.Sns.TopicArn = topicArn;
@@ -158,7 +178,11 @@ export function alarmName(kind: 'critical' | 'composite' | 'warning', label: str
  * The event a CloudWatch Lambda alarm action sends (format from the CloudWatch docs, "Lambda alarm
  * actions"), with the state objects of the EventBridge sample.
  */
-export function lambdaAlarmActionEvent(opts: { alarmName: string; state: AlarmState }): Record<string, unknown> {
+export function lambdaAlarmActionEvent(opts: {
+  alarmName: string;
+  state: AlarmState;
+  stateTime?: Date;
+}): Record<string, unknown> {
   const e = alarmEvent(opts);
   return {
     source: 'aws.cloudwatch',

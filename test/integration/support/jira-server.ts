@@ -6,12 +6,20 @@
  *   GET|POST /rest/api/3/search/jql, and getIssue; anything else is a 404 and a recorded violation.
  *   The deprecated /rest/api/3/search answers 410 (as Atlassian does for removed APIs) and is a
  *   violation.
+ * - With `preflight: true`, also what the operator preflight (`npm run jira:check`) reads:
+ *   serverInfo (anonymous, as on JIRA Cloud), myself, getProject and the create metadata (issue
+ *   types, fields), all from `projects`. Off by default, so the handler's tests still catch a call
+ *   the handler does not need.
  * - Checks Basic auth against the credentials (default: the test secret) and answers 401 otherwise.
  * - Validates every request against the full JIRA OpenAPI spec and JIRA's rules with the validator
  *   the unit tests' fake also uses (test/support/jira-openapi.ts); an invalid request gets a 400
  *   ErrorCollection and is recorded in `violations`. Tests assert there are none.
  * - Records every request (method, path, query, body, headers without `authorization`).
  * - Keeps an in-memory issue store (issues, comments, transitions, status).
+ * - People editing JIRA: `deleteIssue(key)` (the issue then answers 404 to get, comment and transitions),
+ *   `moveIssue(key, project, { visible })` (a new key in another project; the old key answers 403 to
+ *   comment and transitions and the issue under its new key to get when the bot can still see it, else 404
+ *   to everything), `rotateToken(token)` (only the new API token is accepted from then on).
  * - Fault injection: `inject(route, ...faults)` queues one-shot responses for a route (or '*');
  *   `injectAlways(route, fault)` answers every request to the route with the fault until
  *   `clearFaults()`. A fault is a status/body/headers, a delay, a response that never arrives
@@ -29,6 +37,11 @@ export type JiraRoute =
   | 'searchJql'
   | 'getIssue'
   | 'deprecatedSearch'
+  | 'serverInfo'
+  | 'myself'
+  | 'getProject'
+  | 'createMetaIssueTypes'
+  | 'createMetaFields'
   | 'unknown';
 
 export interface Fault {
@@ -167,6 +180,60 @@ export interface FakeJiraOptions {
   latencyMs?: number;
   /** Issues become visible to /search/jql only this long after creation (JIRA's index is eventually consistent). */
   searchLagMs?: number;
+  /** Also serve the read-only routes of the operator preflight (jira:check). */
+  preflight?: boolean;
+}
+
+/** A project's create metadata (createmeta): what `jira:check` reads; tests edit it to break a check. */
+export interface FakeCreateField {
+  fieldId: string;
+  name: string;
+  required: boolean;
+  hasDefaultValue?: boolean;
+  schema: { type: string; system?: string; items?: string; custom?: string };
+}
+export interface FakeIssueType {
+  id: string;
+  name: string;
+  subtask?: boolean;
+  fields: FakeCreateField[];
+}
+export interface FakeProject {
+  id: string;
+  key: string;
+  name: string;
+  issueTypes: FakeIssueType[];
+}
+
+/** One project, OPS, whose Incident and Task screens take exactly what the handler sends (+ reporter by default). */
+export function defaultProjects(): FakeProject[] {
+  const field = (
+    fieldId: string,
+    name: string,
+    required: boolean,
+    type: string,
+    extra: Partial<FakeCreateField> = {},
+  ) => ({ fieldId, name, required, schema: { type, system: fieldId }, ...extra }) as FakeCreateField;
+  const screen = () => [
+    field('project', 'Project', true, 'project'),
+    field('issuetype', 'Issue Type', true, 'issuetype'),
+    field('summary', 'Summary', true, 'string'),
+    field('description', 'Description', false, 'string'),
+    field('labels', 'Labels', false, 'array', { schema: { type: 'array', items: 'string', system: 'labels' } }),
+    field('reporter', 'Reporter', true, 'user', { hasDefaultValue: true }),
+    field('priority', 'Priority', false, 'priority', { hasDefaultValue: true }),
+  ];
+  return [
+    {
+      id: '10000',
+      key: 'OPS',
+      name: 'Operations',
+      issueTypes: [
+        { id: '10004', name: 'Incident', fields: screen() },
+        { id: '10001', name: 'Task', fields: screen() },
+      ],
+    },
+  ];
 }
 
 const WORKFLOW = [
@@ -192,6 +259,12 @@ export class FakeJira {
   readonly authFailures: RecordedRequest[] = [];
   readonly jqlWarnings: string[] = [];
   readonly issues: FakeIssue[] = [];
+  /** Issues removed by `deleteIssue`. */
+  readonly deletedIssues: FakeIssue[] = [];
+  /** Old key -> the issue `moveIssue` moved, and whether the bot can still see it. */
+  private readonly movedIssues = new Map<string, { issue: FakeIssue; visible: boolean }>();
+  /** Projects and their create screens (serverInfo, myself, project and createmeta routes). */
+  readonly projects: FakeProject[] = defaultProjects();
   /** Faults that were applied, in order. */
   readonly appliedFaults: { route: JiraRoute; label: string }[] = [];
 
@@ -205,8 +278,10 @@ export class FakeJira {
   private readonly always = new Map<JiraRoute | '*', Fault>();
   private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly preflight: boolean;
 
   constructor(options: FakeJiraOptions = {}) {
+    this.preflight = options.preflight ?? false;
     this.email = options.email ?? 'ops@example.com';
     this.apiToken = options.apiToken ?? 'test-token';
     this.latencyMs = options.latencyMs ?? 0;
@@ -262,6 +337,34 @@ export class FakeJira {
   injectAlways(route: JiraRoute | '*', fault: Fault): this {
     this.always.set(route, fault);
     return this;
+  }
+
+  /** A person deletes the issue: get, comment and transitions answer 404 from now on. */
+  deleteIssue(key: string): FakeIssue {
+    const i = this.issues.findIndex((x) => x.key === key);
+    if (i < 0) throw new Error(`FakeJira: no issue ${key} to delete`);
+    const [issue] = this.issues.splice(i, 1);
+    this.deletedIssues.push(issue);
+    return issue;
+  }
+
+  /**
+   * A person moves the issue to another project: it gets a new key there. `visible` (default true): the
+   * bot may browse but not comment there (old key: get answers the moved issue, comment and transitions
+   * 403); false: the bot cannot see the project (old key: 404 to everything).
+   */
+  moveIssue(key: string, toProject: string, opts: { visible?: boolean } = {}): FakeIssue {
+    const issue = this.issues.find((x) => x.key === key);
+    if (!issue) throw new Error(`FakeJira: no issue ${key} to move`);
+    issue.key = `${toProject}-${this.nextIssueNumber++}`;
+    issue.fields = { ...issue.fields, project: { key: toProject } };
+    this.movedIssues.set(key, { issue, visible: opts.visible ?? true });
+    return issue;
+  }
+
+  /** Rotates the API token: JIRA accepts only `apiToken` from now on (put it in the secret to recover). */
+  rotateToken(apiToken: string): void {
+    this.apiToken = apiToken;
   }
 
   clearFaults(): this {
@@ -380,6 +483,15 @@ export class FakeJira {
       getIssue: 'getIssue',
       searchForIssuesUsingJql: 'deprecatedSearch',
       searchForIssuesUsingJqlPost: 'deprecatedSearch',
+      ...(this.preflight
+        ? ({
+            getServerInfo: 'serverInfo',
+            getCurrentUser: 'myself',
+            getProject: 'getProject',
+            getCreateIssueMetaIssueTypes: 'createMetaIssueTypes',
+            getCreateIssueMetaIssueTypeId: 'createMetaFields',
+          } as const)
+        : {}),
     };
     rec.route = (op && routes[op.operationId]) || 'unknown';
 
@@ -452,7 +564,8 @@ export class FakeJira {
 
     const delay = (fault?.passThrough ? (fault.delayMs ?? 0) : 0) + this.latencyMs;
     this.later(delay, () => {
-      if (!this.authorized(req.headers.authorization)) {
+      // serverInfo needs no login on JIRA Cloud ("Permissions required: None").
+      if (rec.route !== 'serverInfo' && !this.authorized(req.headers.authorization)) {
         this.authFailures.push(rec);
         return send(
           401,
@@ -485,6 +598,20 @@ export class FakeJira {
     const notFound = () =>
       send(404, errorCollection(['Issue does not exist or you do not have permission to see it.']));
     const b = (body ?? {}) as Record<string, unknown>;
+    const moved = params.issueIdOrKey === undefined ? undefined : this.movedIssues.get(params.issueIdOrKey);
+    if (moved && ['getIssue', 'addComment', 'getTransitions', 'doTransition'].includes(route)) {
+      if (!moved.visible) return notFound();
+      if (route === 'getIssue') {
+        return send(
+          200,
+          this.issueBean(
+            moved.issue,
+            query.getAll('fields').flatMap((f) => f.split(',')),
+          ),
+        );
+      }
+      return send(403, errorCollection(['You do not have permission to edit or comment on this issue.']));
+    }
     switch (route) {
       case 'createIssue': {
         const fields = (b.fields ?? {}) as Record<string, unknown>;
@@ -578,9 +705,90 @@ export class FakeJira {
         const matched = visible.filter((i) => this.matchesJql(i, jql)).slice(0, maxResults);
         return send(200, { issues: matched.map((i) => this.issueBean(i, fields)), isLast: true });
       }
+      case 'serverInfo':
+        return send(200, {
+          baseUrl: this.url,
+          buildDate: '2025-01-01T00:00:00.000+0000',
+          buildNumber: 100000,
+          deploymentType: 'Cloud',
+          scmInfo: '0000000000000000000000000000000000000000',
+          serverTime: new Date().toISOString(),
+          serverTimeZone: 'Etc/UTC',
+          serverTitle: 'Fake JIRA',
+          version: '1001.0.0-SNAPSHOT',
+          versionNumbers: [1001, 0, 0],
+        });
+      case 'myself':
+        return send(200, {
+          accountId: '5b10a2844c20165700ede21g',
+          accountType: 'atlassian',
+          active: true,
+          displayName: 'Incident Bot',
+          emailAddress: this.email,
+          self: `${this.url}/rest/api/3/user?accountId=5b10a2844c20165700ede21g`,
+          timeZone: 'Etc/UTC',
+        });
+      case 'getProject': {
+        const p = this.findProject(params.projectIdOrKey);
+        if (!p) return send(404, errorCollection(['No project could be found with key or id.']));
+        return send(200, {
+          id: p.id,
+          key: p.key,
+          name: p.name,
+          self: `${this.url}/rest/api/3/project/${p.id}`,
+          projectTypeKey: 'software',
+          simplified: false,
+          style: 'classic',
+          issueTypes: p.issueTypes.map((t) => this.issueTypeBean(t)),
+        });
+      }
+      case 'createMetaIssueTypes':
+      case 'createMetaFields': {
+        // Unknown project or type: 400 is the only client error createmeta documents.
+        const p = this.findProject(params.projectIdOrKey);
+        if (!p) return send(400, errorCollection(['Project not found or you do not have permission to view it.']));
+        const page = <T>(items: T[]) => {
+          const startAt = Number(query.get('startAt') ?? 0);
+          const maxResults = Math.min(Number(query.get('maxResults') ?? 50), 200);
+          return { values: items.slice(startAt, startAt + maxResults), maxResults, startAt, total: items.length };
+        };
+        if (route === 'createMetaIssueTypes') {
+          const { values, ...rest } = page(p.issueTypes.map((t) => this.issueTypeBean(t)));
+          return send(200, { issueTypes: values, ...rest });
+        }
+        const type = p.issueTypes.find((t) => t.id === params.issueTypeId);
+        if (!type) return send(400, errorCollection([`Issue type ${params.issueTypeId} is not valid for ${p.key}.`]));
+        const { values, ...rest } = page(
+          type.fields.map((f) => ({
+            fieldId: f.fieldId,
+            key: f.fieldId,
+            name: f.name,
+            required: f.required,
+            hasDefaultValue: f.hasDefaultValue ?? false,
+            operations: f.schema.type === 'array' ? ['add', 'set', 'remove'] : ['set'],
+            schema: f.schema,
+          })),
+        );
+        return send(200, { fields: values, ...rest });
+      }
       default:
         return send(404, errorCollection(['Not found']));
     }
+  }
+
+  private findProject(idOrKey: string): FakeProject | undefined {
+    return this.projects.find((p) => p.key === idOrKey || p.id === idOrKey);
+  }
+
+  private issueTypeBean(t: FakeIssueType) {
+    return {
+      id: t.id,
+      name: t.name,
+      description: `${t.name} (fake)`,
+      iconUrl: `${this.url}/images/icons/issuetypes/${t.id}.png`,
+      self: `${this.url}/rest/api/3/issuetype/${t.id}`,
+      subtask: t.subtask ?? false,
+    };
   }
 
   private issueBean(issue: FakeIssue, fields: string[]) {

@@ -46,6 +46,9 @@ export function handlerEnv(opts: {
     JIRA_RESOLVE_TRANSITION: undefined,
     JIRA_REQUEST_TIMEOUT_MS: '1000',
     JIRA_MAX_ATTEMPTS: '3',
+    // The async invoker retries at once (real Lambda waits about a minute, longer than the default 30 s lag),
+    // and the fake JIRA's search has no lag unless a test sets one; the tests of the lag set both.
+    JIRA_SEARCH_LAG_MS: '0',
     ...opts.overrides,
   };
 }

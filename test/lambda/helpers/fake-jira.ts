@@ -35,13 +35,15 @@ export const TRANSITIONS = [
 export class FakeJira {
   readonly requests: RecordedRequest[] = [];
   readonly issues = new Map<string, FakeIssue>();
+  /** Old key -> where a person moved the issue; `visible` false: to a project the bot cannot see. */
+  readonly moved = new Map<string, { issue: FakeIssue; visible: boolean }>();
   readonly specViolations: string[] = [];
   private interceptors: Interceptor[] = [];
   private next = 1;
 
   constructor(
     readonly baseUrl: string,
-    private readonly expectedAuth: string,
+    private expectedAuth: string,
     readonly projectKey = 'OPS',
   ) {}
 
@@ -60,6 +62,54 @@ export class FakeJira {
   ): this {
     for (let i = 0; i < count; i++) this.once(() => json(status, body, headers));
     return this;
+  }
+
+  /** JIRA accepts only this Authorization header from now on (a rotated API token). */
+  rotateAuth(expectedAuth: string): void {
+    this.expectedAuth = expectedAuth;
+  }
+
+  /** The next request takes effect (issue created, comment stored) but is answered `status`: a lost response. */
+  applyThenFail(status: number): this {
+    return this.once((req) => {
+      this.route(req);
+      return json(status, { errorMessages: [`applied, then ${status}`], errors: {} });
+    });
+  }
+
+  /** The next request takes effect, but its response never arrives (the client's timeout aborts it). */
+  applyThenHang(): this {
+    return this.once((req, signal) => {
+      this.route(req);
+      return new Promise<Response>((_resolve, reject) =>
+        signal?.addEventListener('abort', () => reject(signal.reason)),
+      );
+    });
+  }
+
+  /** The next request is a search that does not see the newest issues yet (JIRA's index lags). */
+  searchLagging(): this {
+    return this.once((req) =>
+      req.path === '/rest/api/3/search/jql' ? json(200, { issues: [], isLast: true }) : undefined,
+    );
+  }
+
+  /** A person deletes the issue: comment, transitions and get answer 404. */
+  deleteIssue(key: string): void {
+    if (!this.issues.delete(key)) throw new Error(`no issue ${key}`);
+  }
+
+  /**
+   * A person moves the issue to another project. Visible: GET answers with the new key, comment and
+   * transitions 403 (no permission there); not visible: everything 404.
+   */
+  moveIssue(key: string, toProject: string, visible = true): FakeIssue {
+    const issue = this.issues.get(key);
+    if (!issue) throw new Error(`no issue ${key}`);
+    this.issues.delete(key);
+    const moved: FakeIssue = { ...issue, key: `${toProject}-${this.next++}` };
+    this.moved.set(key, { issue: moved, visible });
+    return moved;
   }
 
   requestsTo(method: string, pattern: RegExp): RecordedRequest[] {
@@ -115,13 +165,25 @@ export class FakeJira {
       const found = [...this.issues.values()].filter((i) => i.fields.labels.some((l) => wanted.includes(l)));
       return json(200, { issues: found.map((i) => ({ id: '1', key: i.key })), isLast: true });
     }
-    const m = /^\/rest\/api\/3\/issue\/([^/]+)\/(comment|transitions)$/.exec(path);
-    const issue = m ? this.issues.get(decodeURIComponent(m[1])) : undefined;
+    const m = /^\/rest\/api\/3\/issue\/([^/]+)(?:\/(comment|transitions))?$/.exec(path);
+    const key = m ? decodeURIComponent(m[1]) : '';
+    const moved = this.moved.get(key);
+    if (m && moved?.visible && method === 'GET' && !m[2]) {
+      const project = moved.issue.key.replace(/-\d+$/, '');
+      return json(200, { id: '1', key: moved.issue.key, fields: { project: { key: project } } });
+    }
+    if (m && moved?.visible) {
+      return json(403, { errorMessages: ['You do not have permission to comment on this issue.'], errors: {} });
+    }
+    const issue = m ? this.issues.get(key) : undefined;
     if (m && !issue)
       return json(404, {
         errorMessages: ['Issue does not exist or you do not have permission to see it.'],
         errors: {},
       });
+    if (issue && !m?.[2] && method === 'GET') {
+      return json(200, { id: '1', key: issue.key, fields: { project: { key: this.projectKey } } });
+    }
     if (issue && m?.[2] === 'comment' && method === 'POST') {
       issue.comments.push((req.body as { body: unknown }).body);
       return json(201, { id: String(issue.comments.length) });

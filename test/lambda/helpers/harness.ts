@@ -7,6 +7,7 @@ import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Clock } from '../../../lambda/jira-incident/clock';
+import { parseEvent } from '../../../lambda/jira-incident/events';
 import { handler, resetForTests, type HandlerResult } from '../../../lambda/jira-incident/index';
 import { FakeTable } from './fake-dynamodb';
 import { FakeJira } from './fake-jira';
@@ -15,6 +16,23 @@ export const FIXTURES = join(__dirname, '..', '..', 'fixtures', 'events');
 
 export function fixture<T = Record<string, unknown>>(name: string): T {
   return JSON.parse(readFileSync(join(FIXTURES, name), 'utf8')) as T;
+}
+
+/** Sets the state time of an EventBridge or alarm-action event (another time: another state change). */
+export function withStateTime<T>(event: T, stateTime: string): T {
+  const e = event as { detail?: { state: { timestamp: string } }; alarmData?: { state: { timestamp: string } } };
+  (e.detail ?? e.alarmData)!.state.timestamp = stateTime;
+  return event;
+}
+
+/** The state change id the handler derives for a (single-change) event. */
+export function changeIdOf(event: unknown): string {
+  const parsed = parseEvent(structuredClone(event));
+  if (parsed.kind === 'change') return parsed.change.changeId;
+  if (parsed.kind === 'sns' && parsed.records.length === 1 && 'change' in parsed.records[0]) {
+    return parsed.records[0].change.changeId;
+  }
+  throw new Error(`not a single state change: ${parsed.kind}`);
 }
 
 export const SECRET = { email: 'incident-bot@example.com', apiToken: 'tok-SuperSecret-0123456789' };
@@ -31,7 +49,7 @@ export const BASE_ENV = {
   JIRA_TICKET_ALARM_PATTERN: '^(ServerCpu|TotalNetwork|ServiceAggregated|payments-|lambda-demo-|crit)',
   JIRA_RESOLVE_TRANSITION: 'Done',
 };
-const ENV_KEYS = [...Object.keys(BASE_ENV), 'JIRA_REQUEST_TIMEOUT_MS', 'JIRA_MAX_ATTEMPTS'];
+const ENV_KEYS = [...Object.keys(BASE_ENV), 'JIRA_REQUEST_TIMEOUT_MS', 'JIRA_MAX_ATTEMPTS', 'JIRA_SEARCH_LAG_MS'];
 
 export class FakeClock implements Clock {
   t = Date.parse('2024-05-14T10:00:00.000Z');
@@ -70,7 +88,10 @@ export interface Harness {
 
 export function setUp(
   env: Partial<
-    Record<keyof typeof BASE_ENV | 'JIRA_REQUEST_TIMEOUT_MS' | 'JIRA_MAX_ATTEMPTS', string | undefined>
+    Record<
+      keyof typeof BASE_ENV | 'JIRA_REQUEST_TIMEOUT_MS' | 'JIRA_MAX_ATTEMPTS' | 'JIRA_SEARCH_LAG_MS',
+      string | undefined
+    >
   > = {},
 ): Harness {
   const saved = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
