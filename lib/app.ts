@@ -1,6 +1,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, PCIDSS321Checks } from 'cdk-nag';
 import { ObservabilityConfig } from './config';
+import { ControlTowerControls } from './control-tower';
 import { MonitoringHubStack } from './hub/monitoring-hub-stack';
 
 export interface ObservabilityAppOptions {
@@ -14,7 +15,7 @@ export function addObservabilityHub(app: App, options: ObservabilityAppOptions):
   const { config, nag = true } = options;
   const hub = new MonitoringHubStack(app, `MonitoringHub-${config.environmentSuffix}`, { config });
   if (nag) {
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new PCIDSS321Checks(app));
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new PCIDSS321Checks(app), new ControlTowerControls());
   }
   return hub;
 }

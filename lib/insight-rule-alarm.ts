@@ -63,6 +63,12 @@ export interface InsightRuleAlarmProps {
    * @default the sum of the rules' `INSIGHT_RULE_METRIC(rule, 'Sum')`, filled with zero
    */
   readonly metric?: cloudwatch.IMetric;
+  /**
+   * A series with a value in every period (the hub baseline): the rules' sum is computed as
+   * `SUM([rules..., anchor])`, so it is defined even when no rule has matched anything in the whole window
+   * (FILL has nothing to fill from then). Required unless `metric` is given.
+   */
+  readonly anchor?: cloudwatch.IMetric;
 }
 
 /**
@@ -87,9 +93,13 @@ export class InsightRuleAlarm extends Construct {
           ruleBody,
         }),
     );
+    const ruleSums = this.ruleNames.map((name) => `FILL(INSIGHT_RULE_METRIC('${name}', 'Sum'), 0)`);
+    if (!props.metric && !props.anchor) {
+      throw new Error(`InsightRuleAlarm ${props.alarmName}: give a metric with data in every period, or an anchor`);
+    }
     this.sum = new cloudwatch.MathExpression({
-      expression: this.ruleNames.map((name) => `FILL(INSIGHT_RULE_METRIC('${name}', 'Sum'), 0)`).join(' + '),
-      usingMetrics: {},
+      expression: props.anchor ? `SUM([${[...ruleSums, 'anchor'].join(', ')}])` : ruleSums.join(' + '),
+      usingMetrics: props.anchor ? { anchor: props.anchor } : {},
       period: APP_METRIC_PERIOD,
       label: `${props.description} (all contributors)`,
     });

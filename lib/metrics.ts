@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import { Unit } from 'aws-cdk-lib/aws-cloudwatch';
+import { Metric, Unit } from 'aws-cdk-lib/aws-cloudwatch';
 
 /**
  * The application metrics that member accounts publish (from log metric filters) and alarm on, and that
@@ -107,7 +107,33 @@ export const ZERO_BASELINE_METRICS = [
 ];
 
 /**
- * Errors and latency: 2 of the last 3 five-minute periods. A short burst does not page; a degradation that
- * starts at t opens its ticket by t + 10 minutes plus metric delivery (README, "What the alarms mean").
+ * Errors and latency: 2 of the last 3 five-minute periods. A degradation that starts at t opens its ticket within
+ * 15 minutes (the alarm model measures the worst case). Windows slide every minute, so a burst only avoids
+ * paging when it fills fewer than two windows: one that reaches the threshold in two overlapping 5-minute
+ * windows (an intense 5-minute burst of errors AND slow payments) pages, as a real short degradation should.
  */
 export const ALARM_EVALUATION = { evaluationPeriods: 3, datapointsToAlarm: 2 } as const;
+
+/**
+ * Metrics Insights platform alarms: 3 of 3. A query alarm has no FILL; right after creation only the newest
+ * period has data, and with 2 of 3 the two missing (breaching) periods would raise it at once ("- - 0" is
+ * ALARM for 2 of 3 with breaching, "Using Amazon CloudWatch alarms", missing data table).
+ */
+export const PLATFORM_EVALUATION = { evaluationPeriods: 3, datapointsToAlarm: 3 } as const;
+
+/**
+ * A series that is 0 every minute (hub zero baseline): anchors metric math over metrics that only have data
+ * sometimes (Contributor Insights rule metrics, Lambda Errors), so `SUM([x, baseline])` has a value in every
+ * period and reads as x, or 0 when x has none.
+ */
+export const BASELINE_METRIC = 'Baseline';
+
+/** The hub's baseline series, as alarms read it. */
+export function baselineMetric(): Metric {
+  return new Metric({
+    namespace: APP_METRIC_NAMESPACE,
+    metricName: BASELINE_METRIC,
+    statistic: 'Sum',
+    period: APP_METRIC_PERIOD,
+  });
+}

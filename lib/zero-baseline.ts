@@ -8,6 +8,8 @@ import { Naming } from './naming';
 
 export interface ZeroBaselineProps {
   readonly naming: Naming;
+  /** Metrics that get the zero. @default the application count metrics */
+  readonly metrics?: string[];
 }
 
 /**
@@ -55,7 +57,11 @@ export class ZeroBaseline extends Construct {
         roleArn: role.role.roleArn,
         input: JSON.stringify({
           Namespace: APP_METRIC_NAMESPACE,
-          MetricData: ZERO_BASELINE_METRICS.map((metricName) => ({ MetricName: metricName, Value: 0, Unit: 'Count' })),
+          MetricData: (props.metrics ?? ZERO_BASELINE_METRICS).map((metricName) => ({
+            MetricName: metricName,
+            Value: 0,
+            Unit: 'Count',
+          })),
         }),
         retryPolicy: { maximumRetryAttempts: 2, maximumEventAgeInSeconds: Duration.minutes(1).toSeconds() },
       },

@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { Duration, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -9,7 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { acknowledgeLogGroupWithoutCmk } from '../compliance';
+import { acknowledgeFunctionOutsideVpc, acknowledgeLogGroupWithoutCmk } from '../compliance';
 import { LeastPrivilegeRole } from '../least-privilege-role';
 import { Naming } from '../naming';
 
@@ -81,11 +81,7 @@ export class AlarmActions extends Construct {
       },
       bundling: { minify: true, externalModules: ['@aws-sdk/*'], forceDockerBundling: false },
     });
-    Validations.of(this.function).acknowledge({
-      id: 'PCI.DSS.321-LambdaInsideVPC',
-      reason:
-        'The hub has no VPC: the function only calls SQS and SNS (TLS, IAM-authenticated) and handles no cardholder data; a VPC would add NAT as a cost and a failure point on the paging path.',
-    });
+    acknowledgeFunctionOutsideVpc(this.function, 'SQS and SNS');
     this.action = new actions.LambdaAction(this.function, { useUniquePermissionId: true });
   }
 

@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { defaultTicketAlarmPattern } from '../alarms';
 import { cloudTrailAccount, HUB_REGION, ObservabilityConfig, ownsFoundation } from '../config';
 import { LOG_RETENTION, MemberAccountStack } from '../member/member-account-stack';
+import { BASELINE_METRIC, ZERO_BASELINE_METRICS } from '../metrics';
 import { Naming } from '../naming';
 import { ZeroBaseline } from '../zero-baseline';
 import { AlarmActions } from './alarm-actions';
@@ -59,8 +60,9 @@ export class MonitoringHubStack extends Stack {
       logRetention: LOG_RETENTION,
       allHubAlarms: owner,
     });
-    // The hub's own zero baseline: platform queries have data before the first member links.
-    new ZeroBaseline(this, 'ZeroBaseline', { naming });
+    // The hub's own zero baseline: platform queries have data before the first member links, and the baseline
+    // series anchors metric math over sparse metrics (Contributor Insights, Lambda Errors).
+    new ZeroBaseline(this, 'ZeroBaseline', { naming, metrics: [...ZERO_BASELINE_METRICS, BASELINE_METRIC] });
 
     const platform = new PlatformAlarms(this, 'PlatformAlarms', {
       naming,

@@ -2,7 +2,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import { AlarmSpec, alarmName, HUB_ALARMS } from '../alarms';
 import {
-  ALARM_EVALUATION,
+  PLATFORM_EVALUATION,
   APP_METRIC_FILTERS,
   APP_METRIC_NAMESPACE,
   APP_METRIC_PERIOD,
@@ -43,11 +43,11 @@ export class PlatformAlarms extends Construct {
     const alarm = (alarmId: string, spec: AlarmSpec, metricName: string, threshold: number) =>
       new cloudwatch.Alarm(this, alarmId, {
         alarmName: alarmName(naming, spec),
-        alarmDescription: `${spec.meaning} (${threshold} per 5 minutes, ${ALARM_EVALUATION.datapointsToAlarm} of ${ALARM_EVALUATION.evaluationPeriods} periods)`,
+        alarmDescription: `${spec.meaning} (${threshold} per 5 minutes, ${PLATFORM_EVALUATION.datapointsToAlarm} of ${PLATFORM_EVALUATION.evaluationPeriods} periods)`,
         metric: organizationSum(metricName, metricName),
         threshold,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        ...ALARM_EVALUATION,
+        ...PLATFORM_EVALUATION,
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       });
     this.errors = alarm('Errors', HUB_ALARMS.platformErrors, APP_METRIC_FILTERS.errors.metricName, props.errorCount);

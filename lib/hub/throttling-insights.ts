@@ -9,7 +9,7 @@ import {
   numberedRuleName,
 } from '../insight-rule-alarm';
 import { HUB_REGION } from '../config';
-import { THROTTLING_ERROR_CODES } from '../metrics';
+import { baselineMetric, THROTTLING_ERROR_CODES } from '../metrics';
 import { Naming } from '../naming';
 
 /**
@@ -65,6 +65,7 @@ export class ThrottlingInsights extends Construct {
         description: 'API calls throttled (CloudTrail errorCode)',
         ruleBodies: insightRuleBodiesMatchingAny(logGroups, keys, '$.errorCode', THROTTLING_ERROR_CODES),
         threshold: props.threshold,
+        anchor: baselineMetric(),
         ...CLOUDTRAIL_EVALUATION,
       }),
       new InsightRuleAlarm(this, 'RateExceeded', {
@@ -73,6 +74,7 @@ export class ThrottlingInsights extends Construct {
         description: 'API calls throttled (CloudTrail errorMessage "Rate exceeded")',
         ruleBodies: [insightRuleBody(logGroups, keys, { Match: '$.errorMessage', StartsWith: ['Rate exceeded'] })],
         threshold: props.threshold,
+        anchor: baselineMetric(),
         ...CLOUDTRAIL_EVALUATION,
       }),
     ];

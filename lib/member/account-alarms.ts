@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { alarmName, MEMBER_ALARMS } from '../alarms';
+import { acknowledgeControl } from '../control-tower';
 import { insightRuleBodiesMatchingAny, InsightRuleAlarm, numberedRuleName } from '../insight-rule-alarm';
 import {
   ALARM_EVALUATION,
@@ -44,7 +45,11 @@ export interface AccountAlarmsProps {
  *   exactly "p99 at or above the threshold"), a ratio of two counts that is defined in every period, while
  *   the latency distribution itself keeps no default value and true percentiles;
  * - silence is missing data on purpose: `IncomingLogEvents` of the application log groups, which CloudWatch
- *   Logs publishes only for periods with log events.
+ *   Logs publishes only for periods with log events; it alarms only when every one of its periods is silent,
+ *   so a single real datapoint at creation keeps a healthy new account out of ALARM.
+ *
+ * Evaluation is over sliding windows every minute ("Using Amazon CloudWatch alarms"); test/infra/alarm-model
+ * runs these alarms through a model of that evaluation.
  */
 export class AccountAlarms extends Construct {
   readonly errors: cloudwatch.Alarm;
@@ -82,7 +87,7 @@ export class AccountAlarms extends Construct {
       alarmName: alarmName(naming, MEMBER_ALARMS.latency),
       alarmDescription: `p99 payment latency in this account at or above the threshold: more than 1% of payments took at least the latency threshold (${ALARM_EVALUATION.datapointsToAlarm} of ${ALARM_EVALUATION.evaluationPeriods} periods)`,
       metric: filled(
-        'IF(payments > 0, 100 * FILL(slow, 0) / payments, 0)',
+        'IF(FILL(payments, 0) > 0, 100 * FILL(slow, 0) / FILL(payments, 0), 0)',
         {
           slow: count(SLOW_PAYMENT_FILTER.metricName),
           payments: count(APP_METRIC_FILTERS.payments.metricName),
@@ -116,7 +121,13 @@ export class AccountAlarms extends Construct {
       ).toString(),
       alarmDescription:
         'No log event at all in the application log groups of this account: the application or its logging is down',
-      metric: filled(ids.length === 1 ? ids[0] : `SUM([${ids.join(', ')}])`, incoming, 'Log events'),
+      // FILL reads a quiet period after real events as 0 (so silence is measured exactly); an account that never
+      // logged has no value to fill from, which is missing data: breaching, as it should be.
+      metric: filled(
+        ids.length === 1 ? `FILL(${ids[0]}, 0)` : `FILL(SUM([${ids.join(', ')}]), 0)`,
+        incoming,
+        'Log events',
+      ),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods: thresholds.silencePeriods,
@@ -144,6 +155,14 @@ export class AccountAlarms extends Construct {
       ),
     });
     this.throttling = rule.alarm;
+
+    for (const alarm of [this.errors, this.latency, this.silence, this.throttling]) {
+      acknowledgeControl(
+        alarm,
+        'CT.CLOUDWATCH.PR.1',
+        "the alarm notifies through this stack's EventBridge rule, which forwards every state change to the hub's buffer and handler. An alarm action would need an SNS topic with a customer managed KMS key (forbidden; alias/aws/sns refuses CloudWatch), a Lambda function in the account (the StackSet template carries no assets), or a cross-account action to a hub function, which needs a Lambda permission per source account and so would miss accounts the StackSet adds by itself.",
+      );
+    }
 
     this.degraded = new cloudwatch.CompositeAlarm(this, 'Degraded', {
       compositeAlarmName: alarmName(naming, MEMBER_ALARMS.degraded),

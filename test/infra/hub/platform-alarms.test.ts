@@ -15,7 +15,7 @@ test('platform alarms are Metrics Insights sums over every linked account: no ac
       expect.objectContaining({ Expression: `SELECT SUM(${metric}) FROM "Observability/Payments"`, Period: 300 }),
     ]);
     expect(metrics.some((m) => m.AccountId)).toBe(false);
-    expect(alarm).toMatchObject({ EvaluationPeriods: 3, DatapointsToAlarm: 2, TreatMissingData: 'breaching' });
+    expect(alarm).toMatchObject({ EvaluationPeriods: 3, DatapointsToAlarm: 3, TreatMissingData: 'breaching' });
   }
 });
 

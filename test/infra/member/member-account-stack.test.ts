@@ -140,7 +140,7 @@ describe('alarms in the account (zero-touch: an account the StackSet adds by its
     const latency = alarms['alarm-latency-p99-dev'];
     expect(latency).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanThreshold' });
     expect((latency.Metrics as { Expression?: string }[])[0].Expression).toBe(
-      'IF(payments > 0, 100 * FILL(slow, 0) / payments, 0)',
+      'IF(FILL(payments, 0) > 0, 100 * FILL(slow, 0) / FILL(payments, 0), 0)',
     );
   });
 
