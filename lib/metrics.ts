@@ -107,10 +107,11 @@ export const ZERO_BASELINE_METRICS = [
 ];
 
 /**
- * Errors and latency: 2 of the last 3 five-minute periods. A degradation that starts at t opens its ticket within
- * 15 minutes (the alarm model measures the worst case). Windows slide every minute, so a burst only avoids
- * paging when it fills fewer than two windows: one that reaches the threshold in two overlapping 5-minute
- * windows (an intense 5-minute burst of errors AND slow payments) pages, as a real short degradation should.
+ * Errors and latency: 2 of the last 3 five-minute periods. The third period tolerates late data: a log agent that
+ * delivers minutes late puts its events into older periods, and the newest one then reads as 0 (found by the
+ * alarm model: 2 of 2 never pages on 5-minute-late logs). Windows slide every minute ("Using Amazon CloudWatch
+ * alarms"), so a short intense burst is seen twice, in the newest two windows and, after a gap, in the older
+ * two; the handler's resolve grace period (RESOLVE_GRACE_SECONDS) keeps that one ticket.
  */
 export const ALARM_EVALUATION = { evaluationPeriods: 3, datapointsToAlarm: 2 } as const;
 

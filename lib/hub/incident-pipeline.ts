@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -27,6 +27,11 @@ export const PIPELINE_METRIC_NAMESPACE = 'Observability/Pipeline';
 export const HEARTBEAT_METRIC = 'HeartbeatSucceeded';
 /** Source of the synthetic events this product puts on its own bus (heartbeat, maintenance window ends). */
 export const PRODUCT_EVENT_SOURCE = 'observability.hub';
+/**
+ * An OK resolves its issue only after this grace period without a new ALARM (an SQS delayed message, at most
+ * 15 minutes): a flapping alarm keeps one issue instead of resolving and filing a new one.
+ */
+export const RESOLVE_GRACE = Duration.minutes(10);
 /** How long one handler invocation may run, JIRA retries included. */
 export const HANDLER_TIMEOUT = Duration.seconds(60);
 /**
@@ -161,9 +166,10 @@ export class IncidentPipeline extends Construct {
           resources: [this.buffer.queueArn, this.digest.queueArn],
         }),
         new iam.PolicyStatement({
-          sid: 'SendToDigestAndDeadLetters',
+          sid: 'SendToQueues',
+          // The digest, the DLQ, and the buffer itself (delayed "resolve after the grace period" messages).
           actions: ['sqs:SendMessage'],
-          resources: [this.digest.queueArn, this.deadLetterQueue.queueArn],
+          resources: [this.buffer.queueArn, this.digest.queueArn, this.deadLetterQueue.queueArn],
         }),
         new iam.PolicyStatement({
           sid: 'PipelineMetrics',
@@ -240,11 +246,13 @@ export class IncidentPipeline extends Construct {
         JIRA_TICKET_ALARM_PATTERN: props.ticketAlarmPattern,
         ...(config.jira.resolveTransition ? { JIRA_RESOLVE_TRANSITION: config.jira.resolveTransition } : {}),
         DIGEST_QUEUE_URL: this.digest.queueUrl,
+        BUFFER_QUEUE_URL: this.buffer.queueUrl,
+        RESOLVE_GRACE_SECONDS: String(RESOLVE_GRACE.toSeconds()),
         STORM_MAX_NEW_ISSUES: String(config.jira.storm.maxNewIssues),
         STORM_WINDOW_SECONDS: String(config.jira.storm.windowMinutes * 60),
         OPSCENTER_ENABLED: String(config.opsCenter.enabled),
         MAINTENANCE_WINDOWS: JSON.stringify(config.maintenanceWindows.map(windowForHandler)),
-        ACCOUNT_NAMES: JSON.stringify(props.accountNames),
+        ...accountNamesVariable(this, props.accountNames),
         PIPELINE_METRIC_NAMESPACE,
         POWERTOOLS_SERVICE_NAME: 'jira-incident',
         POWERTOOLS_TRACE_ENABLED: String(config.tracing),
@@ -349,4 +357,20 @@ export class IncidentPipeline extends Construct {
 /** What the handler needs of a maintenance window (its env var MAINTENANCE_WINDOWS): the config entry itself. */
 function windowForHandler(w: MaintenanceWindow) {
   return Object.fromEntries(Object.entries(w).filter(([, v]) => v !== undefined));
+}
+
+/**
+ * Lambda's environment holds at most 4 KB in all: member account names (for tickets and emails) go in only while
+ * they fit a share of it; beyond that the handler names accounts by id (a synth warning says so).
+ */
+export const ACCOUNT_NAMES_MAX_BYTES = 1_500;
+
+function accountNamesVariable(scope: Construct, names: Record<string, string>): Record<string, string> {
+  const json = JSON.stringify(names);
+  if (Buffer.byteLength(json) <= ACCOUNT_NAMES_MAX_BYTES) return { ACCOUNT_NAMES: json };
+  Annotations.of(scope).addWarningV2(
+    'observability:account-names',
+    `${Object.keys(names).length} account names do not fit the handler's environment (Lambda allows 4 KB); tickets and emails name accounts by id`,
+  );
+  return {};
 }

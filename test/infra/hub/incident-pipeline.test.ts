@@ -41,6 +41,8 @@ test('environment variables of the contract, set from the resources the stack cr
       'JIRA_SECRET_ARN',
       'JIRA_TICKET_ALARM_PATTERN',
       'DIGEST_QUEUE_URL',
+      'BUFFER_QUEUE_URL',
+      'RESOLVE_GRACE_SECONDS',
       'STORM_MAX_NEW_ISSUES',
       'STORM_WINDOW_SECONDS',
       'OPSCENTER_ENABLED',
@@ -188,7 +190,7 @@ test('the handler role has exactly the permissions it needs, per feature', () =>
       'sqs:GetQueueAttributes',
       'sqs:ReceiveMessage',
     ],
-    SendToDigestAndDeadLetters: ['sqs:SendMessage'],
+    SendToQueues: ['sqs:SendMessage'],
     PipelineMetrics: ['cloudwatch:PutMetricData'],
     Tracing: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
   });
