@@ -5,46 +5,16 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { addObservabilityHub } from '../../lib/app';
 import { EXAMPLE_CONFIG, loadConfig, ObservabilityConfigInput } from '../../lib/config';
 import { MonitoringHubStack } from '../../lib/hub/monitoring-hub-stack';
+import everyFeature from '../fixtures/config/every-feature.json';
 
 export const SUFFIX = 'dev';
 
 /**
  * Every optional feature switched on: a canary, OpsCenter, maintenance windows, per-account thresholds and
- * critical silence, two application log groups and a second region. Cross-cutting checks run on this too.
+ * critical silence, two application log groups and a second region. Cross-cutting checks run on this too, and
+ * CI synthesizes the same file (test/fixtures/config/every-feature.json) for cfn-lint.
  */
-export const FULL_FEATURES: Partial<ObservabilityConfigInput> = {
-  canary: { healthUrl: 'https://payments.example.com/health' },
-  opsCenter: { enabled: true },
-  tracing: true,
-  applicationLogGroups: ['payments-api', 'ledger-worker'],
-  maintenanceWindows: [
-    { name: 'card-network-upgrade', start: '2026-12-24T22:00:00Z', end: '2026-12-25T02:00:00Z' },
-    { name: 'weekly-patching', weekly: { days: ['SUN'], startTime: '23:00', durationMinutes: 120 } },
-  ],
-  deployment: {
-    permissionModel: 'SERVICE_MANAGED',
-    organizationalUnitIds: ['ou-ab12-paym0001'],
-    regions: ['us-east-1', 'eu-west-1'],
-  },
-  memberAccounts: [
-    {
-      id: '222222222222',
-      name: 'payments-prod',
-      organizationalUnitId: 'ou-ab12-paym0001',
-      vpc: {
-        vpcId: 'vpc-0a1b2c3d4e5f60718',
-        cidr: '10.20.0.0/16',
-        subnetIds: ['subnet-0a1b2c3d4e5f60718'],
-        region: 'eu-west-1',
-        privateDns: false,
-      },
-      thresholds: { errorCount: 25, silenceMinutes: 30 },
-      silenceIsCritical: true,
-    },
-    { id: '333333333333', name: 'payments-gateway', organizationalUnitId: 'ou-ab12-paym0001' },
-    { id: '444444444444', name: 'ledger', organizationalUnitId: 'ou-ab12-paym0001' },
-  ],
-};
+export const FULL_FEATURES = everyFeature as Partial<ObservabilityConfigInput>;
 
 export interface SynthesizedHub {
   readonly app: App;
