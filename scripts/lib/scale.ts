@@ -171,3 +171,73 @@ function renderJoin(value: unknown): string {
   }
   return 'X';
 }
+
+export interface CostLine {
+  readonly item: string;
+  readonly monthly: number;
+  readonly basis: string;
+}
+
+/**
+ * Monthly list price (us-east-1, PRICES.date) of one environment with `accounts` member accounts in one region,
+ * the example's features (heartbeat on, no canary, one VPC), excluding what scales with the applications' own
+ * log volume (CloudWatch Logs ingestion and storage, matched log events).
+ */
+export function monthlyCost(
+  report: ScaleReport,
+  options: { vpcAccounts?: number; canaryRunsPerMonth?: number } = {},
+): CostLine[] {
+  const minutes = 30 * 24 * 60;
+  const accounts = report.accounts;
+  const memberAlarmMetrics = 5; // errors 1, latency 2 (slow, payments), silence 1, throttling 1
+  const lines: CostLine[] = [
+    {
+      item: 'member alarms (4 metric + 1 composite per account)',
+      monthly: accounts * (memberAlarmMetrics * PRICES.alarmMetricMonth + PRICES.compositeAlarmMonth),
+      basis: `${memberAlarmMetrics} alarm metrics x $${PRICES.alarmMetricMonth} + 1 composite x $${PRICES.compositeAlarmMonth}, per account`,
+    },
+    {
+      item: 'hub alarms (platform, throttling, pipeline)',
+      monthly: 2 * (accounts + 1) * PRICES.alarmMetricMonth + 12 * PRICES.alarmMetricMonth + PRICES.compositeAlarmMonth,
+      basis: 'Metrics Insights platform alarms billed per metric analyzed (one per account), ~12 metrics in the others',
+    },
+    {
+      item: 'application metrics (metric filters)',
+      monthly: accounts * 5 * PRICES.customMetricMonth,
+      basis: `5 custom metrics x $${PRICES.customMetricMonth} per account`,
+    },
+    {
+      item: 'zero baseline (PutMetricData every minute)',
+      monthly: (accounts + 1) * (minutes / 1000) * PRICES.putMetricDataPer1000,
+      basis: `${minutes} requests x $${PRICES.putMetricDataPer1000}/1,000 per account (Scheduler inside its free tier)`,
+    },
+    {
+      item: 'Contributor Insights rules',
+      monthly: (accounts * 2 + 3) * PRICES.contributorInsightsRuleMonth,
+      basis: `2 rules per account + 3 in the hub, x $${PRICES.contributorInsightsRuleMonth} (plus $0.02 per million matched events)`,
+    },
+    {
+      item: 'dashboards',
+      monthly: Math.max(0, report.dashboards.length - 3) * PRICES.dashboardMonth,
+      basis: `${report.dashboards.length} dashboards, first 3 free, $${PRICES.dashboardMonth} each beyond`,
+    },
+    {
+      item: 'interface VPC endpoints',
+      monthly: (options.vpcAccounts ?? 1) * 3 * 2 * 24 * 30 * PRICES.interfaceEndpointHour,
+      basis: `${options.vpcAccounts ?? 1} VPC(s) x 3 endpoints x 2 AZs x $${PRICES.interfaceEndpointHour}/h (plus $0.01/GB)`,
+    },
+  ];
+  if (options.canaryRunsPerMonth) {
+    lines.push({
+      item: 'Synthetics canary',
+      monthly: options.canaryRunsPerMonth * 0.0012,
+      basis: `${options.canaryRunsPerMonth} runs x $0.0012`,
+    });
+  }
+  lines.push({
+    item: 'Lambda, SQS, SNS email, DynamoDB, EventBridge',
+    monthly: 1,
+    basis: 'cents at alarm volumes; $1 rounds them up',
+  });
+  return lines;
+}
