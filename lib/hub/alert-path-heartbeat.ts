@@ -43,7 +43,7 @@ export class AlertPathHeartbeat extends Construct {
       }),
       statements: [new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [props.bus.eventBusArn] })],
     });
-    new scheduler.CfnSchedule(this, 'Schedule', {
+    const schedule = new scheduler.CfnSchedule(this, 'Schedule', {
       name: naming.name('schedule', 'heartbeat'),
       description: 'Synthetic alarm state change through the whole alert path (pages nobody)',
       scheduleExpression: `rate(${props.intervalMinutes} minutes)`,
@@ -84,5 +84,8 @@ export class AlertPathHeartbeat extends Construct {
       // No heartbeat is the failure this alarm exists for.
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
+    // Created after the schedule, whose first heartbeat runs at once: by the alarm's first evaluation a
+    // working pipeline has published its first success, so a fresh deployment does not start in ALARM.
+    this.alarm.node.addDependency(schedule);
   }
 }

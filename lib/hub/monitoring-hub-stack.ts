@@ -1,4 +1,5 @@
 import { RemovalPolicies, Stack, StackProps } from 'aws-cdk-lib';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Construct } from 'constructs';
 import { defaultTicketAlarmPattern } from '../alarms';
 import { cloudTrailAccount, HUB_REGION, ObservabilityConfig, ownsFoundation } from '../config';
@@ -124,7 +125,15 @@ export class MonitoringHubStack extends Stack {
       ...throttlingAlarms,
     ];
     for (const alarm of hubAlarms) actions.attach(alarm);
-    for (const alarm of pipelineAlarms) actions.attach(alarm, { directEmail: true });
+    for (const alarm of pipelineAlarms) {
+      actions.attach(alarm, { directEmail: true });
+      // With OpsCenter on, CloudWatch itself also opens an OpsItem: a path that needs neither SNS nor a function.
+      if (config.opsCenter.enabled) {
+        alarm.addAlarmAction(
+          new cwActions.SsmAction(cwActions.OpsItemSeverity.HIGH, cwActions.OpsItemCategory.AVAILABILITY),
+        );
+      }
+    }
 
     new ObservabilityDashboard(this, 'Dashboard', {
       naming,

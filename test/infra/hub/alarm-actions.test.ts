@@ -14,11 +14,9 @@ test('every hub alarm (metric and composite) has the alarm-action function as it
   expect(alarms.length).toBeGreaterThanOrEqual(10);
   for (const [id, alarm] of alarms) {
     for (const key of ['AlarmActions', 'OKActions']) {
-      expect([id, key, (alarm[key] as unknown[]).map(render)]).toEqual([
-        id,
-        key,
-        [expect.stringContaining(`${actionFunction[0]}.Arn`)],
-      ]);
+      // The function, and with OpsCenter on also CloudWatch's own OpsItem action (pipeline alarms, ALARM only).
+      const others = (alarm[key] as unknown[]).map(render).filter((a) => !a.includes(':opsitem:'));
+      expect([id, key, others]).toEqual([id, key, [expect.stringContaining(`${actionFunction[0]}.Arn`)]]);
     }
   }
 });
@@ -61,4 +59,19 @@ test('the pipeline alarms (and only they) are also emailed directly, a path that
       .map((spec) => `alarm-${spec.purpose}-dev`)
       .sort(),
   );
+});
+
+test('with OpsCenter on, CloudWatch also opens an OpsItem for the pipeline alarms (needs neither SNS nor a function)', () => {
+  const pipeline = ofType(template, 'AWS::CloudWatch::Alarm').filter(([, p]) =>
+    JSON.parse(
+      (actionFunction[1].Environment as { Variables: Record<string, string> }).Variables.DIRECT_EMAIL_ALARMS,
+    ).includes(p.AlarmName),
+  );
+  expect(pipeline).toHaveLength(4);
+  for (const [id, alarm] of pipeline) {
+    expect([id, (alarm.AlarmActions as unknown[]).map(render)]).toEqual([
+      id,
+      expect.arrayContaining([expect.stringMatching(/:ssm:us-east-1:111111111111:opsitem:2#CATEGORY=Availability$/)]),
+    ]);
+  }
 });
