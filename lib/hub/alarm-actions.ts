@@ -1,17 +1,15 @@
 import * as path from 'path';
-import { Duration, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, Lazy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { acknowledgeFunctionOutsideVpc, acknowledgeLogGroupWithoutCmk } from '../compliance';
-import { LeastPrivilegeRole } from '../least-privilege-role';
 import { Naming } from '../naming';
+import { hubFunction } from './hub-function';
 
 export const ALARM_ACTION_ENTRY = path.join(__dirname, '..', '..', 'lambda', 'alarm-action', 'index.ts');
 
@@ -37,51 +35,27 @@ export class AlarmActions extends Construct {
   constructor(scope: Construct, id: string, props: AlarmActionsProps) {
     super(scope, id);
     const { naming } = props;
-    const functionName = naming.name('lambda', 'alarm-action');
-    const logGroup = new logs.LogGroup(this, 'Logs', {
-      logGroupName: `/aws/lambda/${functionName}`,
-      retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    acknowledgeLogGroupWithoutCmk(logGroup);
-    const role = new LeastPrivilegeRole(this, 'Role', {
-      roleName: naming.name('role', 'alarm-action'),
-      policyName: naming.name('policy', 'alarm-action'),
-      description: 'Execution role of the hub alarm action (forward to the buffer, direct email)',
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com').withConditions({
-        StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
-      }),
+    this.function = hubFunction(this, {
+      naming,
+      purpose: 'alarm-action',
+      ids: { logs: 'Logs', role: 'Role', function: 'Function' },
+      description: 'Alarm action of the hub alarms: forwards to the incident buffer, emails pipeline alarms directly',
+      roleDescription: 'Execution role of the hub alarm action (forward to the buffer, direct email)',
+      entry: ALARM_ACTION_ENTRY,
+      timeout: Duration.seconds(10),
+      logRetention: props.logRetention,
+      calls: 'SQS and SNS',
       statements: [
-        new iam.PolicyStatement({
-          sid: 'WriteOwnLogs',
-          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          resources: [logGroup.logGroupArn],
-        }),
         new iam.PolicyStatement({ sid: 'Buffer', actions: ['sqs:SendMessage'], resources: [props.buffer.queueArn] }),
         new iam.PolicyStatement({ sid: 'DirectEmail', actions: ['sns:Publish'], resources: [props.topic.topicArn] }),
       ],
-    });
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      functionName,
-      role: role.immutableRole,
-      description: 'Alarm action of the hub alarms: forwards to the incident buffer, emails pipeline alarms directly',
-      entry: ALARM_ACTION_ENTRY,
-      handler: 'handler',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 128,
-      timeout: Duration.seconds(10),
-      logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
       environment: {
         BUFFER_QUEUE_URL: props.buffer.queueUrl,
         ALERT_TOPIC_ARN: props.topic.topicArn,
         DIRECT_EMAIL_ALARMS: Lazy.string({ produce: () => JSON.stringify([...this.directEmail].sort()) }),
         POWERTOOLS_SERVICE_NAME: 'alarm-action',
       },
-      bundling: { minify: true, externalModules: ['@aws-sdk/*'], forceDockerBundling: false },
-    });
-    acknowledgeFunctionOutsideVpc(this.function, 'SQS and SNS');
+    }).function;
     this.action = new actions.LambdaAction(this.function, { useUniquePermissionId: true });
   }
 

@@ -5,7 +5,6 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -14,11 +13,10 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { alarmName, alarmStateChangePattern, HUB_ALARMS } from '../alarms';
-import { acknowledgeFunctionOutsideVpc, acknowledgeLogGroupWithoutCmk } from '../compliance';
 import { MaintenanceWindow, ObservabilityConfig } from '../config';
-import { LeastPrivilegeRole } from '../least-privilege-role';
 import { baselineMetric } from '../metrics';
 import { Naming } from '../naming';
+import { hubFunction } from './hub-function';
 import { QueueKeepalive } from './queue-keepalive';
 
 export const HANDLER_ENTRY = path.join(__dirname, '..', '..', 'lambda', 'jira-incident', 'index.ts');
@@ -123,28 +121,20 @@ export class IncidentPipeline extends Construct {
     );
 
     const secret = secretsmanager.Secret.fromSecretCompleteArn(this, 'JiraSecret', config.jira.secretArn);
-    const functionName = naming.name('lambda', 'jira-incident');
-    const logGroup = (this.handlerLogGroup = new logs.LogGroup(this, 'HandlerLogs', {
-      logGroupName: `/aws/lambda/${functionName}`,
-      retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
-    }));
-    acknowledgeLogGroupWithoutCmk(logGroup);
-
-    // Every permission of the handler, in one place: nothing else can add to it.
-    const handlerRole = new LeastPrivilegeRole(this, 'HandlerRole', {
-      roleName: naming.name('role', 'jira-incident'),
-      policyName: naming.name('policy', 'jira-incident'),
-      description: 'Execution role of the JIRA incident handler',
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com').withConditions({
-        StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
-      }),
+    const built = hubFunction(this, {
+      naming,
+      purpose: 'jira-incident',
+      ids: { logs: 'HandlerLogs', role: 'HandlerRole', function: 'Handler' },
+      description: 'Turns alarm state changes into JIRA tickets (critical alarms) and email (all)',
+      roleDescription: 'Execution role of the JIRA incident handler',
+      entry: HANDLER_ENTRY,
+      timeout: HANDLER_TIMEOUT,
+      logRetention: props.logRetention,
+      tracing: config.tracing,
+      sourceMap: true,
+      calls: 'JIRA Cloud and AWS APIs',
+      // Every permission of the handler, in one place: nothing else can add to it.
       statements: [
-        new iam.PolicyStatement({
-          sid: 'WriteOwnLogs',
-          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          resources: [logGroup.logGroupArn],
-        }),
         new iam.PolicyStatement({
           sid: 'IncidentRecords',
           actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:Query'],
@@ -201,7 +191,31 @@ export class IncidentPipeline extends Construct {
             ]
           : []),
       ],
+      environment: {
+        JIRA_BASE_URL: config.jira.baseUrl,
+        JIRA_PROJECT_KEY: config.jira.projectKey,
+        JIRA_ISSUE_TYPE: config.jira.issueType,
+        JIRA_SECRET_ARN: secret.secretArn,
+        ALERT_TOPIC_ARN: props.topic.topicArn,
+        INCIDENT_TABLE_NAME: this.table.tableName,
+        JIRA_TICKET_ALARM_PATTERN: props.ticketAlarmPattern,
+        ...(config.jira.resolveTransition ? { JIRA_RESOLVE_TRANSITION: config.jira.resolveTransition } : {}),
+        DIGEST_QUEUE_URL: this.digest.queueUrl,
+        BUFFER_QUEUE_URL: this.buffer.queueUrl,
+        RESOLVE_GRACE_SECONDS: String(RESOLVE_GRACE.toSeconds()),
+        STORM_MAX_NEW_ISSUES: String(config.jira.storm.maxNewIssues),
+        STORM_WINDOW_SECONDS: String(config.jira.storm.windowMinutes * 60),
+        OPSCENTER_ENABLED: String(config.opsCenter.enabled),
+        MAINTENANCE_WINDOWS: JSON.stringify(config.maintenanceWindows.map(windowForHandler)),
+        ...accountNamesVariable(this, props.accountNames),
+        PIPELINE_METRIC_NAMESPACE,
+        POWERTOOLS_SERVICE_NAME: 'jira-incident',
+        POWERTOOLS_TRACE_ENABLED: String(config.tracing),
+      },
     });
+    this.handler = built.function;
+    this.handlerLogGroup = built.logGroup;
+    const handlerRole = built.role;
     if (config.tracing) {
       Validations.of(handlerRole.policy).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
@@ -223,50 +237,6 @@ export class IncidentPipeline extends Construct {
       });
     }
 
-    this.handler = new nodejs.NodejsFunction(this, 'Handler', {
-      functionName,
-      role: handlerRole.immutableRole,
-      description: 'Turns alarm state changes into JIRA tickets (critical alarms) and email (all)',
-      entry: HANDLER_ENTRY,
-      handler: 'handler',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 128,
-      timeout: HANDLER_TIMEOUT,
-      logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      tracing: config.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
-      environment: {
-        JIRA_BASE_URL: config.jira.baseUrl,
-        JIRA_PROJECT_KEY: config.jira.projectKey,
-        JIRA_ISSUE_TYPE: config.jira.issueType,
-        JIRA_SECRET_ARN: secret.secretArn,
-        ALERT_TOPIC_ARN: props.topic.topicArn,
-        INCIDENT_TABLE_NAME: this.table.tableName,
-        JIRA_TICKET_ALARM_PATTERN: props.ticketAlarmPattern,
-        ...(config.jira.resolveTransition ? { JIRA_RESOLVE_TRANSITION: config.jira.resolveTransition } : {}),
-        DIGEST_QUEUE_URL: this.digest.queueUrl,
-        BUFFER_QUEUE_URL: this.buffer.queueUrl,
-        RESOLVE_GRACE_SECONDS: String(RESOLVE_GRACE.toSeconds()),
-        STORM_MAX_NEW_ISSUES: String(config.jira.storm.maxNewIssues),
-        STORM_WINDOW_SECONDS: String(config.jira.storm.windowMinutes * 60),
-        OPSCENTER_ENABLED: String(config.opsCenter.enabled),
-        MAINTENANCE_WINDOWS: JSON.stringify(config.maintenanceWindows.map(windowForHandler)),
-        ...accountNamesVariable(this, props.accountNames),
-        PIPELINE_METRIC_NAMESPACE,
-        POWERTOOLS_SERVICE_NAME: 'jira-incident',
-        POWERTOOLS_TRACE_ENABLED: String(config.tracing),
-        NODE_OPTIONS: '--enable-source-maps',
-      },
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        // The runtime ships AWS SDK v3; bundling it again would only slow the cold start.
-        externalModules: ['@aws-sdk/*'],
-        forceDockerBundling: false,
-      },
-    });
-    acknowledgeFunctionOutsideVpc(this.handler, 'JIRA Cloud and AWS APIs');
     this.handler.addEventSource(
       new SqsEventSource(this.buffer, {
         // Small batches, no batching window: critical alarms stay immediate.
