@@ -11,7 +11,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { IConstruct } from 'constructs';
 import { addObservabilityHub } from '../../lib/app';
 import { EXAMPLE_CONFIG, loadConfig, ObservabilityConfigInput } from '../../lib/config';
-import { FULL_FEATURES } from './support';
+import { FULL_FEATURES, TEST_APP_PROPS } from './support';
 
 interface Report {
   pluginReports: {
@@ -31,7 +31,7 @@ function synthWithNag(overrides: Partial<ObservabilityConfigInput> = {}, mutate?
 }
 
 function synthUncached(overrides: Partial<ObservabilityConfigInput> = {}, mutate?: (app: App, hub: Stack) => void) {
-  const app = new App({ builtinCloudFormationValidation: false });
+  const app = new App(TEST_APP_PROPS);
   const hub = addObservabilityHub(app, { config: loadConfig({ ...EXAMPLE_CONFIG, ...overrides }, 'dev'), nag: true });
   mutate?.(app, hub);
   let error: Error | undefined;

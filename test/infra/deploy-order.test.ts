@@ -11,7 +11,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Template } from 'aws-cdk-lib/assertions';
 import { addObservabilityHub } from '../../lib/app';
 import { EXAMPLE_CONFIG, loadConfig, ObservabilityConfigInput } from '../../lib/config';
-import { FULL_FEATURES, generatedAccounts, resources, synthesize } from './support';
+import { FULL_FEATURES, generatedAccounts, resources, synthesize, TEST_APP_PROPS } from './support';
 
 type Resource = { Type: string; Properties?: Record<string, unknown>; DependsOn?: string | string[] };
 
@@ -106,7 +106,7 @@ test.each([
 test('the model catches a cross-account alarm created beside the StackSet, and accepts it after it', () => {
   const config = configOf({});
   const plant = (ordered: boolean) => {
-    const app = new App({ builtinCloudFormationValidation: false });
+    const app = new App(TEST_APP_PROPS);
     const hub = addObservabilityHub(app, { config, nag: false });
     const alarm = new cloudwatch.Alarm(hub, 'PlantedCrossAccount', {
       alarmName: 'alarm-planted-dev',

@@ -8,7 +8,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { addObservabilityHub } from '../../lib/app';
 import { EXAMPLE_CONFIG, loadConfig } from '../../lib/config';
 import { generatedMembers, LIMITS, measureScale } from '../../scripts/lib/scale';
-import { FULL_FEATURES } from './support';
+import { FULL_FEATURES, TEST_APP_PROPS } from './support';
 
 describe.each([
   [200, 'service-managed', {}],
@@ -53,7 +53,7 @@ describe.each([
 test.each([3, 1000])(
   "the handler's environment fits Lambda's 4 KB with %i accounts and every feature on",
   (accounts) => {
-    const app = new App({ builtinCloudFormationValidation: false });
+    const app = new App(TEST_APP_PROPS);
     const members = accounts === 3 ? FULL_FEATURES.memberAccounts : generatedMembers(accounts);
     const config = loadConfig({ ...EXAMPLE_CONFIG, ...FULL_FEATURES, memberAccounts: members }, 'abcdefghijklmnopqrst');
     const template = Template.fromStack(addObservabilityHub(app, { config, nag: false }));

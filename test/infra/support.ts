@@ -10,6 +10,16 @@ import everyFeature from '../fixtures/config/every-feature.json';
 export const SUFFIX = 'dev';
 
 /**
+ * App options for template tests: no CloudFormation validation (cfn-lint runs in CI) and no esbuild bundling
+ * (CDK's `aws:cdk:bundling-stacks` context: the functions get a placeholder asset). Bundling itself is covered
+ * by the app's own synth (test/infra/cli.test.ts) and the handler bench.
+ */
+export const TEST_APP_PROPS = {
+  builtinCloudFormationValidation: false,
+  context: { 'aws:cdk:bundling-stacks': [] as string[] },
+};
+
+/**
  * Every optional feature switched on: a canary, OpsCenter, maintenance windows, per-account thresholds and
  * critical silence, two application log groups and a second region. Cross-cutting checks run on this too, and
  * CI synthesizes the same file (test/fixtures/config/every-feature.json) for cfn-lint.
@@ -32,7 +42,7 @@ export function synthesize(
   overrides: Partial<ObservabilityConfigInput> = {},
   options: { suffix?: string; nag?: boolean } = {},
 ): SynthesizedHub {
-  const app = new App({ builtinCloudFormationValidation: false });
+  const app = new App(TEST_APP_PROPS);
   const config = loadConfig({ ...EXAMPLE_CONFIG, ...overrides }, options.suffix ?? SUFFIX);
   const hub = addObservabilityHub(app, { config, nag: options.nag ?? false });
   const hubTemplate = Template.fromStack(hub);
