@@ -3,7 +3,7 @@
  * validated https `href`), so no alarm content can add nodes or marks to the document.
  */
 import { ALARM_TYPE_LABEL, alarmConsoleUrl, type AlarmStateChange } from './events';
-import { multiLine } from './text';
+import { accountLabel, multiLine } from './text';
 
 type Mark = { type: 'strong' } | { type: 'code' } | { type: 'link'; attrs: { href: string } };
 export interface AdfText {
@@ -94,11 +94,11 @@ function stateChange(change: AlarmStateChange): string {
   return change.previousState ? `${change.previousState} -> ${change.newState}` : change.newState;
 }
 
-function detailsList(change: AlarmStateChange): BulletList {
+function detailsList(change: AlarmStateChange, accountName?: string): BulletList {
   const consoleUrl = alarmConsoleUrl(change);
   const items = [
     field('Alarm', change.alarmName, code),
-    field('Account', change.accountId),
+    field('Account', accountLabel(change.accountId, accountName)),
     field('Region', change.region),
     field('State', stateChange(change)),
     field('Time', change.timestamp),
@@ -121,12 +121,14 @@ export interface ReplacedIssue {
 }
 
 /** Description of a new incident issue (naming the issue it replaces, when the incident's issue was lost). */
-export function issueDescription(change: AlarmStateChange, replaces?: ReplacedIssue): AdfDoc {
+export function issueDescription(change: AlarmStateChange, replaces?: ReplacedIssue, accountName?: string): AdfDoc {
   return doc(
     paragraph(
       text('CloudWatch alarm '),
       text(change.alarmName, strong),
-      text(` in account ${change.accountId} (${change.region}) changed to ${change.newState} at ${change.timestamp}.`),
+      text(
+        ` in account ${accountLabel(change.accountId, accountName)} (${change.region}) changed to ${change.newState} at ${change.timestamp}.`,
+      ),
     ),
     replaces
       ? paragraph(
@@ -134,7 +136,7 @@ export function issueDescription(change: AlarmStateChange, replaces?: ReplacedIs
           text(replaces.reason ? ` (${replaces.reason}).` : '.'),
         )
       : undefined,
-    detailsList(change),
+    detailsList(change, accountName),
     heading(3, 'Reason'),
     paragraph(text(change.reason || '(no reason given)')),
     change.description ? heading(3, 'Alarm description') : undefined,
@@ -156,5 +158,66 @@ export function stateChangeComment(change: AlarmStateChange, note?: string): Adf
     paragraph(text('Reason: ', strong), text(change.reason || '(no reason given)')),
     note ? paragraph(text(note)) : undefined,
     paragraph(text('Event id: ', strong), text(change.eventId, code)),
+  );
+}
+
+/**
+ * Comment on an alarm storm's umbrella issue: many alarms share the issue, so each comment names its alarm,
+ * account, region, transition and time.
+ */
+export function stormComment(change: AlarmStateChange, accountName?: string, note?: string): AdfDoc {
+  return doc(
+    paragraph(
+      text(change.alarmName, strong),
+      text(
+        ` in account ${accountLabel(change.accountId, accountName)}, ${change.region}: ${stateChange(change)} at ${change.timestamp}.`,
+      ),
+    ),
+    paragraph(text('Reason: ', strong), text(change.reason || '(no reason given)')),
+    note ? paragraph(text(note)) : undefined,
+    paragraph(text('Event id: ', strong), text(change.eventId, code)),
+  );
+}
+
+/** Description of a storm window's umbrella issue; `first` is the ALARM that went over the window's limit. */
+export function umbrellaDescription(opts: {
+  readonly first: AlarmStateChange;
+  readonly accountName?: string;
+  readonly windowStartMs: number;
+  readonly windowEndMs: number;
+  readonly maxNewIssues: number;
+  readonly ownIssues: readonly string[];
+}): AdfDoc {
+  const { first, maxNewIssues } = opts;
+  const start = new Date(opts.windowStartMs).toISOString();
+  const end = new Date(opts.windowEndMs).toISOString();
+  const own = opts.ownIssues.length ? `: ${[...opts.ownIssues].sort().join(', ')}` : '';
+  return doc(
+    paragraph(
+      text('Alarm storm. ', strong),
+      text(
+        `More than ${maxNewIssues} critical alarms went to ALARM in the storm window ${start} to ${end}. ` +
+          `The first ${maxNewIssues} opened their own issues${own}.`,
+      ),
+    ),
+    paragraph(
+      text(
+        'Every further critical ALARM of the window is added to this issue as a comment (alarm, account, region, ' +
+          "time, reason) instead of opening an issue of its own. Each of those alarms' later state changes " +
+          '(repeat ALARM, INSUFFICIENT_DATA, OK) is commented here too, the summary counts the alarms and ' +
+          'accounts of the window, and their emails come in the digest.',
+      ),
+    ),
+    paragraph(
+      text(
+        `When the window ends (${end}), new critical ALARMs open their own issues again, up to ${maxNewIssues} per ` +
+          "window; a storm that goes on gets the next window's umbrella issue. An alarm on this issue that goes " +
+          'to ALARM again after its OK is a new incident of the window it happens in.',
+      ),
+    ),
+    heading(3, 'First alarm over the limit'),
+    detailsList(first, opts.accountName),
+    heading(3, 'Reason'),
+    paragraph(text(first.reason || '(no reason given)')),
   );
 }

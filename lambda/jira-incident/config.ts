@@ -21,10 +21,24 @@ export interface Config {
    * alarm's claim this long, so no one re-posts it before a label search can see it.
    */
   readonly searchLagMs: number;
+  /** Alarm storms: at most this many new issues per storm window, across all alarms (then one umbrella issue). */
+  readonly stormMaxNewIssues: number;
+  /** Length of a storm window (fixed windows of the handler's clock, aligned to the epoch). */
+  readonly stormWindowMs: number;
+  /** Queue of the digest emails (state changes that are not emailed one by one); unset: everything is immediate. */
+  readonly digestQueueUrl?: string;
+  /** Member account names by account id, for emails, summaries and comments. */
+  readonly accountNames: Readonly<Record<string, string>>;
+  /** First retry delay of a failed queue record (doubled per receive, capped by the queue's visibility timeout). */
+  readonly retryBaseSeconds: number;
 }
 
 /** Below Lambda's first async retry (about a minute), so an invocation's own retry is never held back. */
 export const DEFAULT_SEARCH_LAG_MS = 30_000;
+
+export const DEFAULT_STORM_MAX_NEW_ISSUES = 5;
+export const DEFAULT_STORM_WINDOW_SECONDS = 900;
+export const DEFAULT_RETRY_BASE_SECONDS = 15;
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
@@ -79,6 +93,29 @@ const checkRegex: Check = (value) => {
   }
 };
 
+const checkQueueUrl: Check = (value) => {
+  try {
+    const url = new URL(value);
+    return /^\/\d{12}\/[\w-]{1,80}$/.test(url.pathname) ? undefined : 'must be an SQS queue URL';
+  } catch {
+    return 'must be an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/111111111111/sqs-incident-digest-dev';
+  }
+};
+
+const checkAccountNames: Check = (value) => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return 'must be a JSON object {"<12-digit account id>": "<name>"}';
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return 'must be a JSON object {"<12-digit account id>": "<name>"}';
+  }
+  const bad = Object.entries(parsed).find(([id, name]) => !/^\d{12}$/.test(id) || typeof name !== 'string');
+  return bad ? `must map 12-digit account ids to names (entry '${bad[0]}' does not)` : undefined;
+};
+
 const envSchema = z.object({
   JIRA_BASE_URL: envString('set it to the JIRA Cloud site, e.g. https://example.atlassian.net', checkBaseUrl),
   JIRA_PROJECT_KEY: envString('set it to the JIRA project key, e.g. OPS', (v) =>
@@ -100,6 +137,11 @@ const envSchema = z.object({
   JIRA_REQUEST_TIMEOUT_MS: optionalInt(100, 60_000),
   JIRA_MAX_ATTEMPTS: optionalInt(1, 10),
   JIRA_SEARCH_LAG_MS: optionalInt(0, 600_000),
+  STORM_MAX_NEW_ISSUES: optionalInt(1, 1000),
+  STORM_WINDOW_SECONDS: optionalInt(1, 86_400),
+  DIGEST_QUEUE_URL: z.optional(envString('set it to the digest queue URL or leave it unset', checkQueueUrl)),
+  ACCOUNT_NAMES: z.optional(envString('set it to a JSON object of account names or leave it unset', checkAccountNames)),
+  QUEUE_RETRY_BASE_SECONDS: optionalInt(0, 900),
 });
 
 /** Validates the environment; throws a ConfigError naming every bad variable and the fix. */
@@ -123,5 +165,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     requestTimeoutMs: e.JIRA_REQUEST_TIMEOUT_MS ? Number(e.JIRA_REQUEST_TIMEOUT_MS) : 5000,
     maxAttempts: e.JIRA_MAX_ATTEMPTS ? Number(e.JIRA_MAX_ATTEMPTS) : 4,
     searchLagMs: e.JIRA_SEARCH_LAG_MS ? Number(e.JIRA_SEARCH_LAG_MS) : DEFAULT_SEARCH_LAG_MS,
+    stormMaxNewIssues: e.STORM_MAX_NEW_ISSUES ? Number(e.STORM_MAX_NEW_ISSUES) : DEFAULT_STORM_MAX_NEW_ISSUES,
+    stormWindowMs: (e.STORM_WINDOW_SECONDS ? Number(e.STORM_WINDOW_SECONDS) : DEFAULT_STORM_WINDOW_SECONDS) * 1000,
+    digestQueueUrl: e.DIGEST_QUEUE_URL?.trim(),
+    accountNames: e.ACCOUNT_NAMES ? (JSON.parse(e.ACCOUNT_NAMES) as Record<string, string>) : {},
+    retryBaseSeconds: e.QUEUE_RETRY_BASE_SECONDS ? Number(e.QUEUE_RETRY_BASE_SECONDS) : DEFAULT_RETRY_BASE_SECONDS,
   };
 }

@@ -40,6 +40,22 @@ export class JiraApiError extends Error {
   }
 }
 
+/**
+ * JIRA rate-limits the pipeline (a 429, or the pipeline-wide cool-down another invocation recorded) for longer
+ * than this invocation can wait. Nothing was sent, or JIRA refused it: the change is safe to try again after
+ * `untilMs`. Queue records failing with it are deferred to then, not emailed as failures.
+ */
+export class JiraRateLimitedError extends JiraApiError {
+  constructor(
+    message: string,
+    /** Epoch ms when JIRA accepts requests again (Retry-After). */
+    readonly untilMs: number,
+  ) {
+    super(429, message, true);
+    this.name = 'JiraRateLimitedError';
+  }
+}
+
 /** Another invocation holds the claim on this alarm's incident and did not finish in time. */
 export class IncidentBusyError extends Error {
   constructor(message: string) {

@@ -11,9 +11,13 @@
  *   so a takeover finds (by search) an issue that a crashed or unanswered attempt did create. LOST: a person
  *   deleted or moved the issue (`lostIssueKey`, `lostReason`); the next ALARM opens a new one naming it.
  * `CHANGE#<changeId>`: idempotency of one state change, whichever path delivered it (EventBridge, SNS, Lambda
- *   alarm action): IN_PROGRESS -> DONE | FAILED, with the JIRA result and whether the email went out, so a
+ *   alarm action): IN_PROGRESS -> DONE | FAILED | DIGEST (JIRA done, its email handed to the digest) -> DONE,
+ *   with the JIRA result and whether the email went out (`digestId` when it went out in a digest), so a
  *   redelivery, another path's copy or a retry neither repeats JIRA work nor re-sends the email. The
  *   delivery ids are kept (`deliveryIds`, `lastDeliveryId`) for tracing.
+ * `STORM#<window start>`: one storm window (alarm storms, see storm.ts): new issues opened in it, its alarms and
+ *   accounts, and its umbrella issue (claimed like an alarm's issue, so it is created once).
+ * `PIPELINE#jira-cool-down`: until when JIRA rate-limits the pipeline (the latest Retry-After any invocation got).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -21,14 +25,20 @@ import type { AlarmState, AlarmStateChange } from './events';
 import { awsCall, AwsCallError } from './errors';
 
 export type IncidentStatus = 'CLAIMED' | 'OPEN' | 'RELEASED' | 'CLOSED' | 'LOST';
-export type ChangeStatus = 'IN_PROGRESS' | 'DONE' | 'FAILED';
-/** What the last email of a state change reported: the final result, or a JIRA failure. */
-export type EmailReport = 'final' | 'failure';
+export type ChangeStatus = 'IN_PROGRESS' | 'DONE' | 'FAILED' | 'DIGEST';
+/** What the last email of a state change reported: the final result, a JIRA failure, or its digest entry. */
+export type EmailReport = 'final' | 'failure' | 'digest';
 
 export interface JiraResult {
   readonly outcome: string;
   readonly issueKey?: string;
   readonly reason?: string;
+  /** The alarm has no open incident (nothing to resolve or comment on). */
+  readonly noIncident?: boolean;
+  /** The storm window (`STORM#...`) whose umbrella issue got this change. */
+  readonly umbrella?: string;
+  /** This change created that umbrella issue. */
+  readonly umbrellaCreated?: boolean;
 }
 
 export interface IncidentRecord {
@@ -54,6 +64,8 @@ export interface IncidentRecord {
   readonly lastOkStateAtMs?: number;
   readonly lastInsufficientStateAtMs?: number;
   readonly lastError?: string;
+  /** The incident lives on the umbrella issue of this storm window (`issueKey` is the umbrella's). */
+  readonly umbrellaWindow?: string;
 }
 
 export interface ChangeRecord {
@@ -67,6 +79,39 @@ export interface ChangeRecord {
   readonly deliveryIds?: Set<string>;
   readonly lastDeliveryId?: string;
   readonly lastInput?: string;
+  readonly digestId?: string;
+}
+
+/** One storm window: `issues` new issues opened (at most STORM_MAX_NEW_ISSUES), then its umbrella issue. */
+export interface StormWindowRecord {
+  readonly pk: string;
+  readonly windowStartMs?: number;
+  readonly windowEndMs?: number;
+  /** New per-alarm issues opened (or being opened) in the window. */
+  readonly issues?: number;
+  /** Critical ALARMs of the window that opened an incident: with their own issue or on the umbrella. */
+  readonly alarms?: number;
+  readonly accounts?: Set<string>;
+  /** Keys of the window's own issues (for the umbrella's description). */
+  readonly ownIssues?: Set<string>;
+  readonly umbrellaStatus?: 'CLAIMED' | 'OPEN' | 'RELEASED' | 'LOST';
+  readonly umbrellaKey?: string;
+  readonly umbrellaClaimToken?: string;
+  readonly umbrellaLeaseUntil?: number;
+  readonly umbrellaClaimTokens?: Set<string>;
+  readonly umbrellaCreatedByChangeId?: string;
+  readonly lostUmbrellaKey?: string;
+  /** Incidents on the umbrella, and how many of them are OK again. */
+  readonly members?: number;
+  readonly recovered?: number;
+  /** The counts the umbrella's summary shows. */
+  readonly summaryAlarms?: number;
+  readonly summaryAccounts?: number;
+}
+
+export interface CoolDown {
+  readonly untilMs: number;
+  readonly reason?: string;
 }
 
 export type BeginResult =
@@ -109,6 +154,8 @@ export function changeKey(changeId: string): string {
   return `CHANGE#${changeId}`;
 }
 
+export const COOL_DOWN_KEY = 'PIPELINE#jira-cool-down';
+
 interface Update {
   set?: Record<string, unknown>;
   remove?: string[];
@@ -117,10 +164,19 @@ interface Update {
   /** Attribute names written as `#name`, values as `:name` (values in `values`). */
   condition?: string;
   values?: Record<string, unknown>;
+  returnValues?: 'ALL_OLD' | 'ALL_NEW';
 }
 
 /** Neither an OPEN incident's issue nor a claim's token survive these; the state times always do. */
-const OLD_INCIDENT = ['issueKey', 'openedAt', 'openedByChangeId', 'replacesIssueKey', 'closedAt', 'lastError'];
+const OLD_INCIDENT = [
+  'issueKey',
+  'openedAt',
+  'openedByChangeId',
+  'replacesIssueKey',
+  'closedAt',
+  'lastError',
+  'umbrellaWindow',
+];
 
 export class IncidentStore {
   constructor(
@@ -128,7 +184,11 @@ export class IncidentStore {
     private readonly tableName: string,
   ) {}
 
-  /** Starts processing a state change; refuses one that is done, or in progress elsewhere (lease not expired). */
+  /**
+   * Starts processing a state change; refuses one that is done, or in progress elsewhere (lease not expired).
+   * A change handed to the digest (DIGEST) starts again: the digest consumer takes it, and a buffer delivery
+   * hands it over again (its JIRA result is reused), in case the first hand-over never reached the digest queue.
+   */
   async beginChange(change: AlarmStateChange, now: number, leaseMs: number): Promise<BeginResult> {
     const pk = changeKey(change.changeId);
     const old = await this.update<ChangeRecord>(pk, {
@@ -147,8 +207,9 @@ export class IncidentStore {
         expiresAt: Math.floor(now / 1000) + CHANGE_TTL_SECONDS,
       },
       add: { attempts: 1, deliveryIds: new Set([change.eventId]) },
-      condition: 'attribute_not_exists(#pk) OR #status = :failed OR (#status = :inProgress AND #leaseUntil < :now)',
-      values: { failed: 'FAILED', inProgress: 'IN_PROGRESS', now },
+      condition:
+        'attribute_not_exists(#pk) OR #status IN (:failed, :digest) OR (#status = :inProgress AND #leaseUntil < :now)',
+      values: { failed: 'FAILED', digest: 'DIGEST', inProgress: 'IN_PROGRESS', now },
     });
     if (old === false) return { started: false, current: await this.get<ChangeRecord>(pk) };
     return { started: true, previous: old };
@@ -176,6 +237,43 @@ export class IncidentStore {
   ): Promise<void> {
     await this.update(changeKey(changeId), {
       set: { status: 'DONE', outcome: result.outcome, issueKey: result.issueKey, emailSent, updatedAt: iso(now) },
+      remove: ['leaseUntil'],
+    });
+  }
+
+  /** JIRA is done; the email is the digest's (the digest consumer takes the change from DIGEST to DONE). */
+  async handOverToDigest(changeId: string, result: JiraResult, now: number): Promise<void> {
+    await this.update(changeKey(changeId), {
+      set: {
+        status: 'DIGEST',
+        jira: { ...result },
+        outcome: result.outcome,
+        issueKey: result.issueKey,
+        updatedAt: iso(now),
+      },
+      remove: ['leaseUntil'],
+    });
+  }
+
+  /** The change went out in digest `digestId` (part `part`). */
+  async finishDigested(
+    changeId: string,
+    outcome: string,
+    issueKey: string | undefined,
+    digestId: string,
+    part: number,
+    now: number,
+  ): Promise<void> {
+    await this.update(changeKey(changeId), {
+      set: {
+        status: 'DONE',
+        outcome,
+        issueKey,
+        emailSent: 'digest',
+        digestId,
+        digestPart: part,
+        updatedAt: iso(now),
+      },
       remove: ['leaseUntil'],
     });
   }
@@ -280,6 +378,7 @@ export class IncidentStore {
     issueKey: string,
     now: number,
     replacesIssueKey?: string,
+    umbrellaWindow?: string,
   ): Promise<boolean> {
     const old = await this.update(incidentKey(change), {
       set: {
@@ -288,6 +387,7 @@ export class IncidentStore {
         openedAt: iso(now),
         openedByChangeId: change.changeId,
         replacesIssueKey,
+        umbrellaWindow,
         updatedAt: iso(now),
         expiresAt: incidentExpiry(now),
       },
@@ -451,6 +551,207 @@ export class IncidentStore {
     });
   }
 
+  // --- JIRA cool-down (pipeline-wide back-pressure) ---
+
+  async getCoolDown(): Promise<CoolDown | undefined> {
+    const item = await this.get<{ untilMs?: number; reason?: string }>(COOL_DOWN_KEY);
+    return item?.untilMs === undefined ? undefined : { untilMs: item.untilMs, reason: item.reason };
+  }
+
+  /** Records that JIRA rate-limits until `untilMs`; only ever extends it (racing invocations keep the latest). */
+  async recordCoolDown(untilMs: number, reason: string, now: number): Promise<void> {
+    await this.update(COOL_DOWN_KEY, {
+      set: {
+        kind: 'cool-down',
+        untilMs,
+        reason: reason.slice(0, 500),
+        setAt: iso(now),
+        expiresAt: Math.floor(untilMs / 1000) + 24 * 3600,
+      },
+      condition: 'attribute_not_exists(#untilMs) OR #untilMs < :untilMs',
+      values: { untilMs },
+    });
+  }
+
+  // --- Storm windows ---
+
+  async getStormWindow(key: string): Promise<StormWindowRecord | undefined> {
+    return this.get<StormWindowRecord>(key);
+  }
+
+  /**
+   * Takes one of the window's `max` new-issue slots for this ALARM (and counts its alarm and account).
+   * `granted` false: the window already opened `max` issues; `window` is then the record as it is.
+   */
+  async takeIssueSlot(
+    key: string,
+    window: { startMs: number; endMs: number },
+    change: AlarmStateChange,
+    max: number,
+    now: number,
+  ): Promise<{ granted: boolean; window?: StormWindowRecord }> {
+    const out = await this.update<StormWindowRecord>(key, {
+      set: this.windowAttributes(window, now),
+      add: { issues: 1, alarms: 1, accounts: new Set([change.accountId]) },
+      condition: 'attribute_not_exists(#issues) OR #issues < :max',
+      values: { max },
+      returnValues: 'ALL_NEW',
+    });
+    if (out === false) return { granted: false, window: await this.getStormWindow(key) };
+    return { granted: true, window: out };
+  }
+
+  /** Gives a slot back: the create certainly made no issue. */
+  async releaseIssueSlot(key: string): Promise<void> {
+    await this.update(key, { add: { issues: -1, alarms: -1 }, condition: '#issues > :zero', values: { zero: 0 } });
+  }
+
+  async noteOwnIssue(key: string, issueKey: string): Promise<void> {
+    await this.update(key, { add: { ownIssues: new Set([issueKey]) } });
+  }
+
+  /** Counts an incident that went to the umbrella; returns the window as it is now. */
+  async addUmbrellaMember(
+    key: string,
+    window: { startMs: number; endMs: number },
+    change: AlarmStateChange,
+    now: number,
+  ): Promise<StormWindowRecord | undefined> {
+    const out = await this.update<StormWindowRecord>(key, {
+      set: this.windowAttributes(window, now),
+      add: { alarms: 1, members: 1, accounts: new Set([change.accountId]) },
+      returnValues: 'ALL_NEW',
+    });
+    return out === false ? undefined : out;
+  }
+
+  /** Counts an umbrella incident that its OK closed; returns the window as it is now. */
+  async noteUmbrellaRecovered(key: string, now: number): Promise<StormWindowRecord | undefined> {
+    const out = await this.update<StormWindowRecord>(key, {
+      set: { updatedAt: iso(now) },
+      add: { recovered: 1 },
+      condition: 'attribute_exists(#pk)',
+      returnValues: 'ALL_NEW',
+    });
+    return out === false ? undefined : out;
+  }
+
+  /**
+   * Claims the right to create the window's umbrella issue, like `claimIncident` for an alarm's issue: granted
+   * when there is none (or it was lost or released), or the current claim's lease passed.
+   */
+  async claimUmbrella(
+    key: string,
+    window: { startMs: number; endMs: number },
+    token: string,
+    change: AlarmStateChange,
+    now: number,
+    leaseMs: number,
+  ): Promise<{ acquired: boolean; previous?: StormWindowRecord; current?: StormWindowRecord }> {
+    const old = await this.update<StormWindowRecord>(key, {
+      set: {
+        ...this.windowAttributes(window, now),
+        umbrellaStatus: 'CLAIMED',
+        umbrellaClaimToken: token,
+        umbrellaClaimChangeId: change.changeId,
+        umbrellaLeaseUntil: now + leaseMs,
+      },
+      add: { umbrellaClaimTokens: new Set([token]) },
+      condition:
+        'attribute_not_exists(#umbrellaStatus) OR #umbrellaStatus IN (:released, :lost) OR ' +
+        '(#umbrellaStatus = :claimed AND #umbrellaLeaseUntil < :now)',
+      values: { released: 'RELEASED', lost: 'LOST', claimed: 'CLAIMED', now },
+    });
+    if (old === false) return { acquired: false, current: await this.getStormWindow(key) };
+    return { acquired: true, previous: old };
+  }
+
+  /** Records the umbrella issue of a claim; false when the claim was taken over. */
+  async markUmbrellaOpen(
+    key: string,
+    token: string,
+    issueKey: string,
+    change: AlarmStateChange,
+    counts: { alarms: number; accounts: number },
+    now: number,
+  ): Promise<boolean> {
+    const old = await this.update(key, {
+      set: {
+        umbrellaStatus: 'OPEN',
+        umbrellaKey: issueKey,
+        umbrellaCreatedByChangeId: change.changeId,
+        umbrellaOpenedAt: iso(now),
+        summaryAlarms: counts.alarms,
+        summaryAccounts: counts.accounts,
+        updatedAt: iso(now),
+      },
+      remove: ['umbrellaClaimTokens', 'umbrellaLeaseUntil'],
+      condition: '#umbrellaStatus = :claimed AND #umbrellaClaimToken = :token',
+      values: { claimed: 'CLAIMED', token },
+    });
+    return old !== false;
+  }
+
+  /** The umbrella create certainly made nothing: a retry claims at once. */
+  async releaseUmbrella(key: string, token: string, error: string, now: number): Promise<void> {
+    await this.update(key, {
+      set: { umbrellaStatus: 'RELEASED', umbrellaLastError: error.slice(0, 1000), updatedAt: iso(now) },
+      remove: ['umbrellaLeaseUntil'],
+      del: { umbrellaClaimTokens: new Set([token]) },
+      condition: '#umbrellaStatus = :claimed AND #umbrellaClaimToken = :token',
+      values: { claimed: 'CLAIMED', token },
+    });
+  }
+
+  /** The umbrella create may have made an issue: nobody claims before a label search can see it. */
+  async holdUmbrella(key: string, token: string, error: string, now: number, untilMs: number): Promise<void> {
+    await this.update(key, {
+      set: { umbrellaLeaseUntil: untilMs, umbrellaLastError: error.slice(0, 1000), updatedAt: iso(now) },
+      condition: '#umbrellaStatus = :claimed AND #umbrellaClaimToken = :token',
+      values: { claimed: 'CLAIMED', token },
+    });
+  }
+
+  /** A person deleted or moved the umbrella issue: the next overflow ALARM opens a new one. */
+  async markUmbrellaLost(key: string, issueKey: string, reason: string, now: number): Promise<boolean> {
+    const old = await this.update(key, {
+      set: {
+        umbrellaStatus: 'LOST',
+        lostUmbrellaKey: issueKey,
+        lostReason: reason.slice(0, 1000),
+        updatedAt: iso(now),
+      },
+      remove: ['umbrellaKey'],
+      condition: '#umbrellaStatus = :open AND #umbrellaKey = :issueKey',
+      values: { open: 'OPEN', issueKey },
+    });
+    return old !== false;
+  }
+
+  /** Claims the right to rewrite the umbrella's summary with these counts (only ever raised). */
+  async noteUmbrellaSummary(key: string, alarms: number, accounts: number, now: number): Promise<boolean> {
+    const old = await this.update(key, {
+      set: { summaryAlarms: alarms, summaryAccounts: accounts, updatedAt: iso(now) },
+      condition:
+        '#umbrellaStatus = :open AND (attribute_not_exists(#summaryAlarms) OR #summaryAlarms < :alarms OR ' +
+        '#summaryAccounts < :accounts)',
+      values: { open: 'OPEN', alarms, accounts },
+    });
+    return old !== false;
+  }
+
+  private windowAttributes(window: { startMs: number; endMs: number }, now: number): Record<string, unknown> {
+    return {
+      kind: 'storm-window',
+      windowStartMs: window.startMs,
+      windowEndMs: window.endMs,
+      windowStart: iso(window.startMs),
+      updatedAt: iso(now),
+      // Members' OKs may come long after the window: kept as long as their incidents.
+      expiresAt: incidentExpiry(window.endMs),
+    };
+  }
+
   private async get<T>(pk: string): Promise<T | undefined> {
     const out = await awsCall(`DynamoDB GetItem on table ${this.tableName}`, () =>
       this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk }, ConsistentRead: true })),
@@ -493,7 +794,7 @@ export class IncidentStore {
           ConditionExpression: u.condition,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
-          ReturnValues: 'ALL_OLD',
+          ReturnValues: u.returnValues ?? 'ALL_OLD',
         }),
       );
       return out.Attributes as T | undefined;

@@ -1,41 +1,45 @@
 /**
- * Incident handler: CloudWatch alarm state changes (EventBridge, SNS, Lambda alarm action) -> JIRA issue
- * (for alarms matching JIRA_TICKET_ALARM_PATTERN) + email on the alert topic.
+ * Incident handler: CloudWatch alarm state changes -> JIRA issue (for alarms matching JIRA_TICKET_ALARM_PATTERN)
+ * + email on the alert topic.
  *
- * Returns one ChangeResult for an EventBridge or alarm-action event (or an `ignored` result), and
- * `{ results: ChangeResult[] }` for an SNS event (one per record). Throws after the email when JIRA or the
- * email failed, so Lambda's async retry and on-failure destination take over.
+ * Inputs: SQS batches of the incident buffer and the digest queue (the deployed path; `{ batchItemFailures }`),
+ * and direct invocations: an EventBridge event or a Lambda alarm action (one ChangeResult, or an `ignored`
+ * result) and an SNS event (`{ results: ChangeResult[] }`, one per record). A direct invocation throws after
+ * the email when JIRA or the email failed, so Lambda's async retry and on-failure destination take over.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Context } from 'aws-lambda';
+import type { Context, SQSBatchResponse } from 'aws-lambda';
 import { systemClock, type Clock } from './clock';
 import { loadConfig, type Config } from './config';
 import { BatchError, InvalidEventError, errorMessage } from './errors';
-import { parseEvent, type AlarmStateChange } from './events';
+import { parseEvent } from './events';
 import { IncidentStore } from './incident-store';
 import { JiraClient } from './jira-client';
 import { CredentialsCache } from './jira-credentials';
 import { logger } from './logger';
 import { Notifier } from './notifier';
-import { processChange, type ChangeResult, type ProcessorDeps } from './processor';
+import { clearChangeKeys, handleChange, type ChangeResult } from './processor';
+import { isSqsEvent, Queues } from './queues';
+import { handleSqsBatch, type BatchDeps } from './sqs-batch';
+import { JiraThrottle } from './throttle';
 
 export type { ChangeResult, Outcome } from './processor';
-export type HandlerResult = ChangeResult | { readonly results: ChangeResult[] };
+export type HandlerResult = ChangeResult | { readonly results: ChangeResult[] } | SQSBatchResponse;
 
 /** Kept free after the JIRA work for the email and the DynamoDB bookkeeping. */
 const SAFETY_MARGIN_MS = 1_500;
 /** Budget when the context has no remaining-time function (local tools). */
 const DEFAULT_BUDGET_MS = 30_000;
-const PER_CHANGE_KEYS = ['alarmName', 'accountId', 'eventId', 'changeId', 'ticketKey'];
 
 let clock: Clock = systemClock;
-let deps: ProcessorDeps | undefined;
+let deps: BatchDeps | undefined;
 
 /** Configuration and clients, created on first use and reused by warm invocations. */
-function dependencies(): ProcessorDeps {
+function dependencies(): BatchDeps {
   if (deps) return deps;
   const config: Config = loadConfig(process.env);
   // SDK v3 clients read AWS_ENDPOINT_URL (and AWS_ENDPOINT_URL_<SERVICE>) themselves.
@@ -43,11 +47,16 @@ function dependencies(): ProcessorDeps {
     marshallOptions: { removeUndefinedValues: true },
   });
   const credentials = new CredentialsCache(new SecretsManagerClient({}), config.jiraSecretArn, clock);
+  const store = new IncidentStore(dynamo, config.incidentTableName);
+  const throttle = new JiraThrottle(store, clock);
   deps = {
     config,
     clock,
-    store: new IncidentStore(dynamo, config.incidentTableName),
-    notifier: new Notifier(new SNSClient({}), config.alertTopicArn, config.jiraBaseUrl),
+    store,
+    throttle,
+    // Queue URLs are built from ARNs: send them to the client's endpoint, not to the URL's host.
+    queues: new Queues(new SQSClient({ useQueueUrlAsEndpoint: false }), config.digestQueueUrl),
+    notifier: new Notifier(new SNSClient({}), config.alertTopicArn, config.jiraBaseUrl, config.accountNames),
     jira: new JiraClient({
       baseUrl: config.jiraBaseUrl,
       credentials: () => credentials.get(),
@@ -56,6 +65,7 @@ function dependencies(): ProcessorDeps {
       timeoutMs: config.requestTimeoutMs,
       maxAttempts: config.maxAttempts,
       clock,
+      throttle,
     }),
   };
   return deps;
@@ -66,12 +76,19 @@ export const handler = async (event: unknown, context: Context): Promise<Handler
   const remaining =
     typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : DEFAULT_BUDGET_MS;
   const deadline = clock.now() + remaining - SAFETY_MARGIN_MS;
-  let d: ProcessorDeps;
+  let d: BatchDeps;
   try {
     d = dependencies();
   } catch (err) {
     logger.error('Invalid configuration', { error: err as Error });
     throw err;
+  }
+
+  if (isSqsEvent(event)) {
+    return handleSqsBatch(event, d, deadline, {
+      requestId: context?.awsRequestId,
+      functionArn: context?.invokedFunctionArn,
+    });
   }
 
   let parsed: ReturnType<typeof parseEvent>;
@@ -87,7 +104,7 @@ export const handler = async (event: unknown, context: Context): Promise<Handler
       logger.info('Event ignored', { reason: parsed.reason });
       return { outcome: 'ignored', reason: parsed.reason };
     case 'change':
-      return handleOne(parsed.change, d, deadline);
+      return handleChange(parsed.change, d, deadline);
     case 'sns': {
       const results: ChangeResult[] = [];
       const errors: Error[] = [];
@@ -100,7 +117,7 @@ export const handler = async (event: unknown, context: Context): Promise<Handler
           errors.push(record.error);
         } else {
           try {
-            results.push(await handleOne(record.change, d, deadline));
+            results.push(await handleChange(record.change, d, deadline));
           } catch (err) {
             errors.push(err instanceof Error ? err : new Error(errorMessage(err)));
           }
@@ -120,36 +137,9 @@ export const handler = async (event: unknown, context: Context): Promise<Handler
   }
 };
 
-async function handleOne(change: AlarmStateChange, d: ProcessorDeps, deadline: number): Promise<ChangeResult> {
-  logger.removeKeys(PER_CHANGE_KEYS);
-  logger.appendKeys({
-    alarmName: change.alarmName,
-    accountId: change.accountId,
-    eventId: change.eventId,
-    changeId: change.changeId,
-  });
-  const started = clock.now();
-  try {
-    const result = await processChange(change, d, deadline);
-    logger.info('Alarm state change handled', {
-      outcome: result.outcome,
-      state: change.newState,
-      previousState: change.previousState,
-      alarmType: change.alarmType,
-      input: change.input,
-      issueKey: result.issueKey,
-      reason: result.reason,
-      durationMs: clock.now() - started,
-    });
-    return result;
-  } finally {
-    logger.removeKeys(PER_CHANGE_KEYS);
-  }
-}
-
 /** Test hook: forget configuration, clients and caches; optionally use a fake clock. */
 export function resetForTests(options: { clock?: Clock } = {}): void {
   deps = undefined;
   clock = options.clock ?? systemClock;
-  logger.removeKeys(PER_CHANGE_KEYS);
+  clearChangeKeys();
 }

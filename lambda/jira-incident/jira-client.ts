@@ -1,8 +1,8 @@
 import type { AdfDoc, ReplacedIssue } from './adf';
-import { issueDescription } from './adf';
+import { issueDescription, umbrellaDescription } from './adf';
 import type { Clock } from './clock';
 import type { Config } from './config';
-import { JiraApiError } from './errors';
+import { JiraApiError, JiraRateLimitedError } from './errors';
 import type { AlarmStateChange } from './events';
 import type { JiraCredentials } from './jira-credentials';
 import { logger } from './logger';
@@ -23,6 +23,9 @@ export interface CommentBody {
 }
 export interface TransitionBody {
   transition: { id: string };
+}
+export interface EditIssueBody {
+  fields: { summary: string };
 }
 export interface SearchBody {
   jql: string;
@@ -54,8 +57,10 @@ export function buildCreateIssueBody(
   claimToken: string,
   replaces?: ReplacedIssue,
 ): CreateIssueBody {
+  const accountName = config.accountNames[change.accountId];
+  const account = accountName ? `${change.accountId} ${singleLine(accountName, 100)}` : change.accountId;
   const summary = singleLine(
-    `[${change.newState}] ${change.alarmName} (account ${change.accountId}, ${change.region})`,
+    `[${change.newState}] ${change.alarmName} (account ${account}, ${change.region})`,
     SUMMARY_MAX,
   );
   const labels = [
@@ -70,8 +75,52 @@ export function buildCreateIssueBody(
       project: { key: config.jiraProjectKey },
       issuetype: { name: config.jiraIssueType },
       summary,
-      description: issueDescription(change, replaces),
+      description: issueDescription(change, replaces, accountName),
       labels: [...new Set(labels)],
+    },
+  };
+}
+
+/** Label of every alarm storm umbrella issue (find them all with `labels = alarm-storm`). */
+export const STORM_LABEL = 'alarm-storm';
+
+/** "Alarm storm: N alarms in M accounts since <window start>" (one line, <= 255). */
+export function umbrellaSummary(alarms: number, accounts: number, windowStartMs: number): string {
+  const since = new Date(windowStartMs)
+    .toISOString()
+    .replace(/:\d\d\.\d{3}Z$/, ' UTC')
+    .replace('T', ' ');
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  return `Alarm storm: ${plural(alarms, 'alarm')} in ${plural(accounts, 'account')} since ${since}`;
+}
+
+export function buildUmbrellaIssueBody(
+  config: Config,
+  opts: {
+    first: AlarmStateChange;
+    windowStartMs: number;
+    windowEndMs: number;
+    ownIssues: readonly string[];
+    alarms: number;
+    accounts: number;
+  },
+  claimToken: string,
+): CreateIssueBody {
+  const start = new Date(opts.windowStartMs).toISOString().replace(/[-:]|\.\d{3}/g, '');
+  return {
+    fields: {
+      project: { key: config.jiraProjectKey },
+      issuetype: { name: config.jiraIssueType },
+      summary: umbrellaSummary(opts.alarms, opts.accounts, opts.windowStartMs),
+      description: umbrellaDescription({
+        first: opts.first,
+        accountName: config.accountNames[opts.first.accountId],
+        windowStartMs: opts.windowStartMs,
+        windowEndMs: opts.windowEndMs,
+        maxNewIssues: config.stormMaxNewIssues,
+        ownIssues: opts.ownIssues,
+      }),
+      labels: ['cloudwatch-alarm', STORM_LABEL, `storm-window-${start}`, `${CLAIM_LABEL_PREFIX}${claimToken}`],
     },
   };
 }
@@ -103,6 +152,14 @@ export interface JiraClientOptions {
   readonly timeoutMs: number;
   readonly maxAttempts: number;
   readonly clock: Clock;
+  /**
+   * Pipeline-wide back-pressure: asked before every request (waits out a cool-down, or throws
+   * JiraRateLimitedError), and told of every 429.
+   */
+  readonly throttle?: {
+    beforeRequest(what: string, deadline: number): Promise<void>;
+    rateLimited(delayMs: number, reason: string): Promise<number>;
+  };
 }
 
 interface Attempt {
@@ -184,6 +241,11 @@ export class JiraClient {
     return list.filter(isRecord).map((t) => ({ id: String(t.id), name: String(t.name ?? '') }));
   }
 
+  /** Edits the issue's fields (the umbrella issue's summary counts). */
+  async editIssue(issueKey: string, body: EditIssueBody, deadline: number): Promise<void> {
+    await this.request('PUT', `/rest/api/3/issue/${encodeURIComponent(issueKey)}`, body, deadline);
+  }
+
   async transitionIssue(issueKey: string, body: TransitionBody, deadline: number): Promise<void> {
     await this.request('POST', `/rest/api/3/issue/${encodeURIComponent(issueKey)}/transitions`, body, deadline);
   }
@@ -207,9 +269,10 @@ export class JiraClient {
     deadline: number,
     recover?: (failure: JiraApiError) => Promise<unknown>,
   ): Promise<unknown> {
-    const { clock, maxAttempts, onUnauthorized } = this.options;
+    const { clock, maxAttempts, onUnauthorized, throttle } = this.options;
     let reauthenticated = false;
     for (let attempt = 1; ; attempt++) {
+      await throttle?.beforeRequest(`JIRA ${method} ${path}`, deadline);
       const remaining = deadline - clock.now();
       if (remaining < MIN_REQUEST_MS) {
         throw new JiraApiError(0, `JIRA ${method} ${path} not attempted: only ${remaining} ms left in this invocation`);
@@ -235,22 +298,21 @@ export class JiraClient {
         continue;
       }
       if (!retryable) throw error;
-      if (attempt >= maxAttempts) {
-        throw new JiraApiError(
-          error.status,
-          `${error.message} (gave up after ${attempt} attempts)`,
-          error.definitelyNotApplied,
-        );
-      }
       const delayMs = Math.round(
         retryAfterMs ?? clock.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1)),
       );
+      // A 429 slows the whole pipeline: every invocation waits as long as JIRA asked (see throttle.ts).
+      const rateLimitedUntil =
+        error.status === 429
+          ? ((await throttle?.rateLimited(delayMs, error.message)) ?? clock.now() + delayMs)
+          : undefined;
+      const fail = (note: string) =>
+        rateLimitedUntil === undefined
+          ? new JiraApiError(error.status, `${error.message} (${note})`, error.definitelyNotApplied)
+          : new JiraRateLimitedError(`${error.message} (${note})`, rateLimitedUntil);
+      if (attempt >= maxAttempts) throw fail(`gave up after ${attempt} attempts`);
       if (clock.now() + delayMs + MIN_REQUEST_MS > deadline) {
-        throw new JiraApiError(
-          error.status,
-          `${error.message} (not retried: waiting ${delayMs} ms would pass the invocation deadline)`,
-          error.definitelyNotApplied,
-        );
+        throw fail(`not retried: waiting ${delayMs} ms would pass the invocation deadline`);
       }
       const checkFirst = recover !== undefined && !error.definitelyNotApplied;
       logger.warn(

@@ -1,6 +1,6 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { ALARM_TYPE_LABEL, alarmConsoleUrl, type AlarmStateChange } from './events';
-import { asciiSingleLine, multiLine, singleLine } from './text';
+import { accountLabel, asciiSingleLine, multiLine, singleLine } from './text';
 import { awsCall } from './errors';
 
 /** SNS subjects: ASCII, no line breaks, under 100 characters. */
@@ -8,7 +8,13 @@ export const SUBJECT_MAX = 99;
 
 /** What happened in JIRA for this state change, as the email reports it. */
 export type TicketReport =
-  | { readonly kind: 'created' | 'commented' | 'resolved'; readonly issueKey: string; readonly note?: string }
+  | {
+      readonly kind: 'created' | 'commented' | 'resolved';
+      readonly issueKey: string;
+      readonly note?: string;
+      /** This ALARM opened an alarm storm's umbrella issue. */
+      readonly storm?: boolean;
+    }
   | { readonly kind: 'none'; readonly note: string }
   | { readonly kind: 'failed'; readonly error: string };
 
@@ -21,11 +27,22 @@ export function browseUrl(jiraBaseUrl: string, issueKey: string): string {
   return `${jiraBaseUrl}/browse/${encodeURIComponent(issueKey)}`;
 }
 
-export function buildEmail(change: AlarmStateChange, ticket: TicketReport, jiraBaseUrl: string): Email {
-  const state = change.suppressedBy ? `${change.newState}, actions suppressed` : change.newState;
+export function buildEmail(
+  change: AlarmStateChange,
+  ticket: TicketReport,
+  jiraBaseUrl: string,
+  accountName?: string,
+): Email {
+  const storm = 'storm' in ticket && ticket.storm === true;
+  const state = change.suppressedBy
+    ? `${change.newState}, actions suppressed`
+    : storm
+      ? `${change.newState} STORM`
+      : change.newState;
   const tail = 'issueKey' in ticket ? ` ${ticket.issueKey}` : ticket.kind === 'failed' ? ' - JIRA FAILED' : '';
   const prefix = asciiSingleLine(`[${state}]`, 40);
-  const suffix = asciiSingleLine(`(${change.accountId} ${change.region})${tail}`, 60);
+  const where = accountName ? `${singleLine(accountName, 30)} ${change.accountId}` : change.accountId;
+  const suffix = asciiSingleLine(`(${where} ${change.region})${tail}`, 60);
   const name = asciiSingleLine(change.alarmName, Math.max(10, SUBJECT_MAX - prefix.length - suffix.length - 2));
   const subject = asciiSingleLine(`${prefix} ${name} ${suffix}`, SUBJECT_MAX);
 
@@ -34,7 +51,7 @@ export function buildEmail(change: AlarmStateChange, ticket: TicketReport, jiraB
       (change.previousState ? ` (was ${change.previousState}).` : '.'),
     '',
     `Alarm:        ${singleLine(change.alarmName, 255)}`,
-    `Account:      ${change.accountId}`,
+    `Account:      ${accountLabel(change.accountId, accountName)}`,
     `Region:       ${change.region}`,
     `State:        ${change.previousState ?? '?'} -> ${change.newState}`,
     `Time:         ${change.timestamp}`,
@@ -69,9 +86,15 @@ function ticketLines(change: AlarmStateChange, ticket: TicketReport, jiraBaseUrl
     case 'resolved': {
       const action = { created: 'created', commented: 'comment added', resolved: 'resolved' }[ticket.kind];
       return [
-        `JIRA ticket:  ${ticket.issueKey} (${action})`,
+        `JIRA ticket:  ${ticket.issueKey} (${ticket.storm ? 'alarm storm issue created' : action})`,
         `Link:         ${browseUrl(jiraBaseUrl, ticket.issueKey)}`,
         ...(ticket.note ? [`Note:         ${singleLine(ticket.note, 500)}`] : []),
+        ...(ticket.storm
+          ? [
+              'Alarm storm:  more critical alarms went to ALARM in this storm window than get their own issue.',
+              `              Further ones are added to ${ticket.issueKey} as comments; their emails come in the digest.`,
+            ]
+          : []),
       ];
     }
     case 'none':
@@ -91,10 +114,15 @@ export class Notifier {
     private readonly client: SNSClient,
     private readonly topicArn: string,
     private readonly jiraBaseUrl: string,
+    private readonly accountNames: Readonly<Record<string, string>> = {},
   ) {}
 
   async publish(change: AlarmStateChange, ticket: TicketReport): Promise<void> {
-    const email = buildEmail(change, ticket, this.jiraBaseUrl);
+    await this.send(buildEmail(change, ticket, this.jiraBaseUrl, this.accountNames[change.accountId]));
+  }
+
+  /** Publishes a prepared email (a digest part). */
+  async send(email: Email): Promise<void> {
     await awsCall(`SNS Publish to ${this.topicArn}`, () =>
       this.client.send(new PublishCommand({ TopicArn: this.topicArn, Subject: email.subject, Message: email.message })),
     );

@@ -1,15 +1,40 @@
 import { randomUUID } from 'node:crypto';
-import { stateChangeComment, type ReplacedIssue } from './adf';
-import type { Clock } from './clock';
+import type { ReplacedIssue } from './adf';
 import type { Config } from './config';
-import { IncidentBusyError, JiraApiError, errorMessage } from './errors';
+import { IncidentBusyError, JiraApiError, JiraRateLimitedError, errorMessage } from './errors';
 import type { AlarmState, AlarmStateChange } from './events';
 import { STATE_TIME_ATTRIBUTE, type IncidentRecord, type IncidentStore, type JiraResult } from './incident-store';
-import { buildClaimSearchBody, buildCreateIssueBody, type JiraClient } from './jira-client';
+import { buildClaimSearchBody, buildCreateIssueBody } from './jira-client';
+import {
+  applyTransition,
+  CLAIM_LEASE_MS,
+  CLAIM_POLL_MS,
+  CLAIM_WAIT_MS,
+  claimLeaseMs,
+  comment,
+  commentOrLost,
+  iso,
+  liveClaim,
+  MAX_ROUNDS,
+  release,
+  type ProcessorDeps,
+} from './jira-steps';
 import { logger } from './logger';
-import type { Notifier, TicketReport } from './notifier';
+import type { TicketReport } from './notifier';
+import { joinStorm, resolveUmbrella, takeIssueSlot, umbrellaRecovered } from './storm';
 
-export type Outcome = 'created' | 'commented' | 'resolved' | 'notified' | 'suppressed' | 'duplicate' | 'ignored';
+export { CLAIM_LEASE_MS, CLAIM_POLL_MS, CLAIM_WAIT_MS, type ProcessorDeps } from './jira-steps';
+
+export type Outcome =
+  | 'created'
+  | 'commented'
+  | 'resolved'
+  | 'notified'
+  | 'suppressed'
+  | 'duplicate'
+  | 'ignored'
+  /** Email-only state change that went out in a digest email. */
+  | 'digested';
 
 /** Result of one state change (or of an ignored event). */
 export interface ChangeResult {
@@ -23,34 +48,79 @@ export interface ChangeResult {
   readonly newState?: string;
   readonly issueKey?: string;
   readonly reason?: string;
+  /** The email of this change is the digest's: the caller forwards the change to the digest queue. */
+  readonly emailVia?: 'digest';
+  /** The storm window whose umbrella issue got this change (its summary is refreshed after the batch). */
+  readonly umbrella?: string;
+  /** `duplicate` of a change another invocation is still handling (not done): a queue record must come back. */
+  readonly inProgressElsewhere?: boolean;
 }
 
-export interface ProcessorDeps {
-  readonly config: Config;
-  readonly store: IncidentStore;
-  readonly jira: JiraClient;
-  readonly notifier: Notifier;
-  readonly clock: Clock;
+export interface ProcessOptions {
+  /**
+   * `queued`: the change came from the buffer queue. A rate limit that outlasts the invocation is then not a
+   * failure (no failure email; the record is deferred), and the changes the digest rule covers hand their email
+   * to the digest (when DIGEST_QUEUE_URL is set). `direct`: an EventBridge, SNS or alarm-action invocation,
+   * emailed at once as before.
+   */
+  readonly mode: 'direct' | 'queued';
+  /** Queued mode: may the email go to the digest (default true; false for a record that is not one event). */
+  readonly digest?: boolean;
 }
 
-/** Minimum lease of a claim: a holder that has not finished after this is presumed crashed. */
-export const CLAIM_LEASE_MS = 60_000;
-/** How long a loser of the claim race waits for the winner's issue key. */
-export const CLAIM_WAIT_MS = 3_000;
-export const CLAIM_POLL_MS = 250;
-/** Bound on re-reading an incident that keeps changing under us (each round is a conditional write). */
-const MAX_ROUNDS = Math.ceil(CLAIM_WAIT_MS / CLAIM_POLL_MS) + 4;
+/** Why a first evaluation is not emailed (README: "Emails"). */
+export const FIRST_EVALUATION_REASON =
+  "OK after INSUFFICIENT_DATA with no open incident (an alarm's first evaluation, e.g. right after a deployment): " +
+  'recorded, not emailed';
+
+/** Whether a state change goes out by email at all: an alarm's first evaluation (INSUFFICIENT_DATA -> OK) does not. */
+export function isFirstEvaluation(change: AlarmStateChange, jira: JiraResult | undefined): boolean {
+  return (
+    change.newState === 'OK' &&
+    change.previousState === 'INSUFFICIENT_DATA' &&
+    jira?.noIncident === true &&
+    jira.issueKey === undefined
+  );
+}
+
+/** Critical alarms (JIRA_TICKET_ALARM_PATTERN) get tickets; all others email only. */
+export function isCritical(change: AlarmStateChange, config: Config): boolean {
+  return config.ticketAlarmPattern.test(change.alarmName);
+}
 
 /**
- * Handles one alarm state change: JIRA (for alarms matching the ticket pattern), then the email, then the
- * idempotency record. A JIRA failure still sends the email, then throws so Lambda's retry / DLQ takes over.
+ * The digest rule: which handled changes are emailed in a digest instead of one by one (queued mode with a
+ * digest queue). Critical ALARM and OK stay immediate, except those on an alarm storm's umbrella issue (the
+ * umbrella's creation is immediate); INSUFFICIENT_DATA and email-only changes go to the digest.
+ */
+function digestEmail(change: AlarmStateChange, jira: JiraResult, config: Config): boolean {
+  if (!isCritical(change, config) || change.newState === 'INSUFFICIENT_DATA') return true;
+  return jira.umbrella !== undefined && !jira.umbrellaCreated;
+}
+
+/** Whether this handled change's email is the digest's (queued mode with a digest queue, and the digest rule). */
+function handsOverToDigest(
+  change: AlarmStateChange,
+  jira: JiraResult,
+  config: Config,
+  options: ProcessOptions,
+): boolean {
+  if (options.mode !== 'queued' || options.digest === false || !config.digestQueueUrl) return false;
+  return !isFirstEvaluation(change, jira) && digestEmail(change, jira, config);
+}
+
+/**
+ * Handles one alarm state change: JIRA (for alarms matching the ticket pattern), then the email (or its hand-over
+ * to the digest), then the idempotency record. A JIRA failure still sends the email, then throws so the retry
+ * (Lambda's, or the queue's) and the DLQ take over; a rate limit of a queued change throws without an email.
  */
 export async function processChange(
   change: AlarmStateChange,
   deps: ProcessorDeps,
   deadline: number,
+  options: ProcessOptions = { mode: 'direct' },
 ): Promise<ChangeResult> {
-  const { store, clock, notifier } = deps;
+  const { store, clock, notifier, config } = deps;
   const base = {
     alarmName: change.alarmName,
     accountId: change.accountId,
@@ -58,7 +128,7 @@ export async function processChange(
     changeId: change.changeId,
     newState: change.newState,
   };
-  const wantsJira = needsJira(change, deps.config);
+  const wantsJira = needsJira(change, config);
   // The record's lease outlives this invocation, so a concurrent redelivery never runs it twice.
   const leaseMs = Math.max(CLAIM_LEASE_MS, deadline - clock.now() + 10_000);
 
@@ -84,13 +154,19 @@ export async function processChange(
       logger.warn('Could not note the duplicate delivery', { error: err as Error });
     });
     logger.info('Duplicate delivery', { reason, status: current?.status, input: change.input });
-    return { ...base, outcome: 'duplicate', issueKey: current?.issueKey, reason };
+    return {
+      ...base,
+      outcome: 'duplicate',
+      issueKey: current?.issueKey,
+      reason,
+      inProgressElsewhere: current?.status !== 'DONE',
+    };
   }
   const earlier = previous?.previous;
 
   let step: { ok: true; jira: JiraResult } | { ok: false; error: unknown };
   if (!wantsJira.jira) {
-    step = { ok: true, jira: { outcome: wantsJira.outcome, reason: wantsJira.reason } };
+    step = { ok: true, jira: { outcome: wantsJira.outcome, reason: wantsJira.reason, noIncident: true } };
   } else if (storeError) {
     step = { ok: false, error: storeError };
   } else if (earlier?.jira) {
@@ -100,8 +176,10 @@ export async function processChange(
     try {
       const jira = await runJira(change, deps, deadline);
       step = { ok: true, jira };
-      // Comments are recorded nowhere else: keep the result now, so a crash before the end does not repeat them.
-      if (jira.outcome === 'commented' || jira.outcome === 'resolved') {
+      // Comments are recorded nowhere else: keep the result now, so a crash before the end does not repeat them
+      // (a hand-over to the digest, the next write, records it too).
+      const commented = jira.outcome === 'commented' || jira.outcome === 'resolved';
+      if (commented && !handsOverToDigest(change, jira, config, options)) {
         await store.recordJira(change.changeId, jira, clock.now()).catch((err: unknown) => {
           logger.warn('Could not record the JIRA result', { error: err as Error });
         });
@@ -111,6 +189,50 @@ export async function processChange(
     }
   }
   if (step.ok && step.jira.issueKey) logger.appendKeys({ ticketKey: step.jira.issueKey });
+
+  if (!step.ok && step.error instanceof JiraRateLimitedError && options.mode === 'queued') {
+    // Not a failure to report: JIRA asked the pipeline to wait, and the record comes back when it accepts requests.
+    await store
+      .failChange(change.changeId, errorMessage(step.error), earlier?.emailSent, clock.now())
+      .catch((err: unknown) => {
+        logger.warn('Could not mark the state change failed', { error: err as Error });
+      });
+    throw step.error;
+  }
+
+  if (step.ok && isFirstEvaluation(change, step.jira)) {
+    const ignored = { outcome: 'ignored' as const, reason: FIRST_EVALUATION_REASON, noIncident: true };
+    if (!storeError) {
+      await store.finishChange(change.changeId, ignored, earlier?.emailSent, clock.now()).catch((err: unknown) => {
+        logger.warn('Could not mark the state change done', { error: err as Error });
+      });
+    }
+    return { ...base, outcome: 'ignored', reason: FIRST_EVALUATION_REASON };
+  }
+
+  if (step.ok && !storeError) {
+    const { jira } = step;
+    if (handsOverToDigest(change, jira, config, options)) {
+      // Recorded before the caller forwards it, so the digest consumer can take it from DIGEST to DONE.
+      try {
+        await store.handOverToDigest(change.changeId, jira, clock.now());
+      } catch (err) {
+        // Keep the JIRA result and free the record, so the retry hands it over without repeating JIRA work.
+        await store.failChange(change.changeId, errorMessage(err), earlier?.emailSent, clock.now(), jira).catch(() => {
+          logger.warn('Could not mark the state change failed', { error: err as Error });
+        });
+        throw err;
+      }
+      return {
+        ...base,
+        outcome: jira.outcome as Outcome,
+        issueKey: jira.issueKey,
+        reason: jira.reason,
+        emailVia: 'digest',
+        umbrella: jira.umbrella,
+      };
+    }
+  }
 
   const report: TicketReport = step.ok ? ticketReport(step.jira) : { kind: 'failed', error: errorMessage(step.error) };
   const emailKind = step.ok ? 'final' : 'failure';
@@ -142,7 +264,7 @@ export async function processChange(
           logger.warn('Could not mark the state change failed', { error: err as Error });
         });
     }
-    logger.error('Alarm state change failed; Lambda retries it, then the DLQ keeps it', {
+    logger.error('Alarm state change failed; it is retried, then the DLQ keeps it', {
       error: failure as Error,
       jiraFailed: !step.ok,
       emailSent: emailSent !== undefined,
@@ -155,14 +277,61 @@ export async function processChange(
       logger.warn('Could not mark the state change done', { error: err as Error });
     });
   }
-  return { ...base, outcome: jira.outcome as Outcome, issueKey: jira.issueKey, reason: jira.reason };
+  return {
+    ...base,
+    outcome: jira.outcome as Outcome,
+    issueKey: jira.issueKey,
+    reason: jira.reason,
+    umbrella: jira.umbrella,
+  };
+}
+
+const PER_CHANGE_KEYS = ['alarmName', 'accountId', 'eventId', 'changeId', 'ticketKey'];
+
+/** processChange with the change's keys on every log line, and one line with its outcome. */
+export async function handleChange(
+  change: AlarmStateChange,
+  deps: ProcessorDeps,
+  deadline: number,
+  options?: ProcessOptions,
+): Promise<ChangeResult> {
+  logger.removeKeys(PER_CHANGE_KEYS);
+  logger.appendKeys({
+    alarmName: change.alarmName,
+    accountId: change.accountId,
+    eventId: change.eventId,
+    changeId: change.changeId,
+  });
+  const started = deps.clock.now();
+  try {
+    const result = await processChange(change, deps, deadline, options);
+    logger.info('Alarm state change handled', {
+      outcome: result.outcome,
+      state: change.newState,
+      previousState: change.previousState,
+      alarmType: change.alarmType,
+      input: change.input,
+      issueKey: result.issueKey,
+      reason: result.reason,
+      emailVia: result.emailVia,
+      durationMs: deps.clock.now() - started,
+    });
+    return result;
+  } finally {
+    logger.removeKeys(PER_CHANGE_KEYS);
+  }
+}
+
+/** Test hook: log keys of a change never outlive it. */
+export function clearChangeKeys(): void {
+  logger.removeKeys(PER_CHANGE_KEYS);
 }
 
 function needsJira(
   change: AlarmStateChange,
   config: Config,
 ): { jira: true } | { jira: false; outcome: Outcome; reason: string } {
-  if (!config.ticketAlarmPattern.test(change.alarmName)) {
+  if (!isCritical(change, config)) {
     return {
       jira: false,
       outcome: 'notified',
@@ -178,7 +347,7 @@ function needsJira(
 
 function ticketReport(jira: JiraResult): TicketReport {
   if (jira.issueKey && (jira.outcome === 'created' || jira.outcome === 'commented' || jira.outcome === 'resolved')) {
-    return { kind: jira.outcome, issueKey: jira.issueKey, note: jira.reason };
+    return { kind: jira.outcome, issueKey: jira.issueKey, note: jira.reason, storm: jira.umbrellaCreated };
   }
   return { kind: 'none', note: jira.reason ?? 'no JIRA ticket for this state change' };
 }
@@ -194,14 +363,6 @@ async function runJira(change: AlarmStateChange, deps: ProcessorDeps, deadline: 
   }
 }
 
-function iso(ms: number | undefined): string {
-  return new Date(ms ?? 0).toISOString();
-}
-
-function liveClaim(record: IncidentRecord | undefined, now: number): boolean {
-  return record?.status === 'CLAIMED' && (record.leaseUntil ?? 0) >= now;
-}
-
 /**
  * "this ALARM (state changed at t1) is older than the ALARM of t3 that is already on the issue", when a state
  * of this alarm newer than this change was already handled: the comment of an out-of-order delivery says so.
@@ -214,11 +375,6 @@ function outOfOrderNote(change: AlarmStateChange, record: IncidentRecord | undef
   }
   if (!newest) return undefined;
   return `this ${change.newState} (state changed at ${change.timestamp}) is older than the ${newest.state} of ${iso(newest.at)} that is already on the issue`;
-}
-
-/** Lease of a new claim: past this invocation, plus the search lag (a crash may leave an unanswered create). */
-function claimLeaseMs(deps: ProcessorDeps, deadline: number): number {
-  return Math.max(CLAIM_LEASE_MS, deadline - deps.clock.now() + Math.max(10_000, deps.config.searchLagMs));
 }
 
 async function openOrComment(change: AlarmStateChange, deps: ProcessorDeps, deadline: number): Promise<JiraResult> {
@@ -238,11 +394,14 @@ async function openOrComment(change: AlarmStateChange, deps: ProcessorDeps, dead
     }
     if (current?.status === 'OPEN' && current.issueKey) {
       const issueKey = current.issueKey;
+      const umbrella = current.umbrellaWindow;
       if (current.openedByChangeId === change.changeId) {
-        return { outcome: 'created', issueKey, reason: 'issue recorded by an earlier attempt' };
+        return umbrella
+          ? { outcome: 'commented', issueKey, reason: 'added to the alarm storm issue by an earlier attempt', umbrella }
+          : { outcome: 'created', issueKey, reason: 'issue recorded by an earlier attempt' };
       }
-      const lost = await commentOrLost(change, issueKey, deps, deadline, note);
-      if (!lost) return { outcome: 'commented', issueKey, reason: note };
+      const lost = await commentOrLost(change, issueKey, deps, deadline, note, umbrella !== undefined);
+      if (!lost) return { outcome: 'commented', issueKey, reason: note, umbrella };
       await store.markLost(change, issueKey, lost, clock.now());
       current = await store.getIncident(change);
       continue; // the alarm is in ALARM and its issue is gone: open a new one
@@ -304,12 +463,32 @@ async function createUnderClaim(
     await release(change, token, err, deps);
     throw err;
   }
+  // The storm rule (storm.ts): a new issue takes one of the window's slots; over the limit, the umbrella. A takeover
+  // of unfinished claims takes none: it finishes what an earlier claim started, which took the slot (or, if that
+  // claim crashed while joining the storm's issue, the window gets one issue over its limit).
+  let slotWindow: string | undefined;
+  if (!issueKey && orphans.length === 0) {
+    let slot: Awaited<ReturnType<typeof takeIssueSlot>>;
+    try {
+      slot = await takeIssueSlot(change, deps);
+    } catch (err) {
+      await release(change, token, err, deps);
+      throw err;
+    }
+    if (!slot.granted) return joinStorm(change, token, slot.window, slot.record, replaces, deps, deadline);
+    slotWindow = slot.window.key;
+  }
   if (!issueKey) {
     try {
       issueKey = (await jira.createIssue(buildCreateIssueBody(config, change, token, replaces), deadline)).key;
     } catch (err) {
       // The client never re-posts an unanswered create, and nobody may until a label search can see it.
       const unknown = err instanceof JiraApiError && !err.definitelyNotApplied;
+      if (!unknown && slotWindow) {
+        await store.releaseIssueSlot(slotWindow).catch((e: unknown) => {
+          logger.warn('Could not give back the storm window slot', { error: e as Error });
+        });
+      }
       if (unknown) {
         await store
           .holdClaim(change, token, errorMessage(err), clock.now(), clock.now() + config.searchLagMs)
@@ -326,6 +505,11 @@ async function createUnderClaim(
     }
   }
   logger.appendKeys({ ticketKey: issueKey });
+  if (slotWindow) {
+    await store.noteOwnIssue(slotWindow, issueKey).catch((e: unknown) => {
+      logger.warn('Could not note the issue in its storm window', { error: e as Error });
+    });
+  }
   if (!(await store.markOpen(change, token, issueKey, clock.now(), replaces?.issueKey))) {
     logger.error('Claim was taken over before the issue was recorded; the next claimer adopts it by search', {
       issueKey,
@@ -343,72 +527,6 @@ async function createUnderClaim(
   return { outcome: 'created', issueKey, reason: reasons.filter(Boolean).join('; ') || undefined };
 }
 
-async function release(change: AlarmStateChange, token: string, err: unknown, deps: ProcessorDeps): Promise<void> {
-  await deps.store.releaseClaim(change, token, errorMessage(err), deps.clock.now()).catch((e: unknown) => {
-    logger.warn('Could not release the claim; it expires with its lease', { error: e as Error });
-  });
-}
-
-async function comment(
-  change: AlarmStateChange,
-  issueKey: string,
-  deps: ProcessorDeps,
-  deadline: number,
-  reason: string | undefined,
-  note?: string,
-): Promise<JiraResult> {
-  logger.appendKeys({ ticketKey: issueKey });
-  await deps.jira.addComment(issueKey, { body: stateChangeComment(change, note) }, deadline);
-  return { outcome: 'commented', issueKey, reason };
-}
-
-/**
- * Comments on the issue. Returns why the issue is lost when a person deleted it or moved it out of the
- * project (JIRA answers 404, or 403 when moved where the bot may not comment), confirmed by reading the
- * issue; any other failure throws.
- */
-async function commentOrLost(
-  change: AlarmStateChange,
-  issueKey: string,
-  deps: ProcessorDeps,
-  deadline: number,
-  note: string | undefined,
-): Promise<string | undefined> {
-  logger.appendKeys({ ticketKey: issueKey });
-  try {
-    await deps.jira.addComment(issueKey, { body: stateChangeComment(change, note) }, deadline);
-    return undefined;
-  } catch (err) {
-    const lost = await lostIssue(err, issueKey, deps, deadline);
-    if (lost === undefined) throw err;
-    logger.warn('The incident issue was deleted or moved in JIRA', { issueKey, reason: lost });
-    return lost;
-  }
-}
-
-/**
- * Why the issue no longer belongs to this incident, or undefined when it still does (then the original error
- * stands: e.g. a 403 on an issue still in the project is a permission problem, not a person moving it).
- */
-async function lostIssue(
-  err: unknown,
-  issueKey: string,
-  deps: ProcessorDeps,
-  deadline: number,
-): Promise<string | undefined> {
-  if (!(err instanceof JiraApiError) || (err.status !== 404 && err.status !== 403)) return undefined;
-  try {
-    const issue = await deps.jira.getIssue(issueKey, deadline);
-    const project = issue.projectKey ?? issue.key.replace(/-\d+$/, '');
-    if (project === deps.config.jiraProjectKey) return undefined;
-    return `moved to ${issue.key}; ${err.message}`;
-  } catch (check) {
-    if (check instanceof JiraApiError && (check.status === 404 || check.status === 403)) return err.message;
-    logger.warn('Could not check whether the issue still exists', { issueKey, error: check as Error });
-    return undefined;
-  }
-}
-
 async function resolve(change: AlarmStateChange, deps: ProcessorDeps, deadline: number): Promise<JiraResult> {
   const { store, clock } = deps;
   // First record this OK's time, so an ALARM older than it never opens an issue, even when nothing is open now.
@@ -417,7 +535,7 @@ async function resolve(change: AlarmStateChange, deps: ProcessorDeps, deadline: 
   if (current?.closedByChangeId === change.changeId && current.closedIssueKey) {
     // An earlier attempt of this OK closed the incident but did not finish (or report) its JIRA work.
     if (current.closedIssueLost) return { outcome: 'notified', reason: current.closedIssueLost };
-    return resolveIssue(change, current.closedIssueKey, deps, deadline);
+    return resolveIssue(change, current.closedIssueKey, deps, deadline, current.umbrellaWindow, false);
   }
   const waitUntil = Math.min(clock.now() + CLAIM_WAIT_MS, deadline);
   for (let round = 0; round < MAX_ROUNDS; round++) {
@@ -440,8 +558,9 @@ async function resolve(change: AlarmStateChange, deps: ProcessorDeps, deadline: 
       if (stale) {
         const reason = `${older} that is already on the issue: the incident stays open`;
         logger.info('Stale OK: older than the newest handled ALARM', { reason });
-        const lost = await commentOrLost(change, issueKey, deps, deadline, reason);
-        if (!lost) return { outcome: 'commented', issueKey, reason };
+        const umbrella = current.umbrellaWindow;
+        const lost = await commentOrLost(change, issueKey, deps, deadline, reason, umbrella !== undefined);
+        if (!lost) return { outcome: 'commented', issueKey, reason, umbrella };
         await store.markLost(change, issueKey, lost, clock.now());
         current = await store.getIncident(change);
         continue;
@@ -449,7 +568,7 @@ async function resolve(change: AlarmStateChange, deps: ProcessorDeps, deadline: 
       // Decide first (conditional on no newer ALARM), then tell JIRA: a racing newer ALARM either sees the
       // incident closed and opens a new issue, or has recorded its time and this close fails.
       if (await store.closeIncident(change, issueKey, clock.now()))
-        return resolveIssue(change, issueKey, deps, deadline);
+        return resolveIssue(change, issueKey, deps, deadline, current.umbrellaWindow, true);
       current = await store.getIncident(change);
       continue;
     }
@@ -473,7 +592,7 @@ async function resolve(change: AlarmStateChange, deps: ProcessorDeps, deadline: 
       current = await store.getIncident(change);
       continue;
     }
-    return { outcome: 'notified', reason: 'no open JIRA issue for this alarm' };
+    return { outcome: 'notified', reason: 'no open JIRA issue for this alarm', noIncident: true };
   }
   throw new IncidentBusyError('the incident record kept changing while this OK was handled; retrying later');
 }
@@ -515,13 +634,44 @@ async function resolveOrphans(
   return { ...result, reason: result.reason ? `${note}; ${result.reason}` : note };
 }
 
-/** The JIRA work of an OK that closed the incident: comment, optional transition. */
+/**
+ * The JIRA work of an OK that closed the incident: comment, optional transition. On a storm's umbrella issue
+ * the comment names the alarm and counts the recoveries, and only the last recovery (after the window) may
+ * transition the umbrella. `firstClose`: this attempt closed the incident (a retry must not count again).
+ */
 async function resolveIssue(
   change: AlarmStateChange,
   issueKey: string,
   deps: ProcessorDeps,
   deadline: number,
+  umbrella?: string,
+  firstClose = true,
 ): Promise<JiraResult> {
+  if (umbrella) {
+    const recovery = firstClose ? await umbrellaRecovered(umbrella, deps) : undefined;
+    const lost = await commentOrLost(
+      change,
+      issueKey,
+      deps,
+      deadline,
+      recovery?.note ?? 'This alarm is OK again.',
+      true,
+    );
+    if (lost)
+      return {
+        outcome: 'notified',
+        reason: `${issueKey} was deleted or moved (${lost}): nothing to resolve; the incident is closed`,
+        umbrella,
+      };
+    const done =
+      recovery?.allRecovered && recovery.windowEnded ? await resolveUmbrella(issueKey, deps, deadline) : undefined;
+    return {
+      outcome: 'resolved',
+      issueKey,
+      reason: [recovery?.note, done].filter(Boolean).join('; ') || undefined,
+      umbrella,
+    };
+  }
   const transition = deps.config.resolveTransition;
   const note = `The alarm recovered${transition ? `; applying transition '${transition}'` : ''}. The next ALARM opens a new issue.`;
   const lost = await commentOrLost(change, issueKey, deps, deadline, note);
@@ -536,42 +686,17 @@ async function resolveIssue(
   return { outcome: 'resolved', issueKey, reason: transitionNote };
 }
 
-/** Best effort: a missing or failing transition is reported, but the incident still closes. */
-async function applyTransition(
-  issueKey: string,
-  wanted: string,
-  deps: ProcessorDeps,
-  deadline: number,
-): Promise<string> {
-  try {
-    const transitions = await deps.jira.getTransitions(issueKey, deadline);
-    const match =
-      transitions.find((t) => t.id === wanted) ??
-      transitions.find((t) => t.name.toLowerCase() === wanted.toLowerCase());
-    if (!match) {
-      const available = transitions.map((t) => `${t.name} (${t.id})`).join(', ') || 'none';
-      logger.warn('Resolve transition not available for the issue', { wanted, available });
-      return `transition '${wanted}' is not available for ${issueKey} (available: ${available})`;
-    }
-    await deps.jira.transitionIssue(issueKey, { transition: { id: match.id } }, deadline);
-    logger.info('Issue transitioned', { transition: match.name, transitionId: match.id });
-    return `transitioned with '${match.name}'`;
-  } catch (err) {
-    logger.error('Resolve transition failed', { error: err as Error, wanted });
-    return `transition '${wanted}' failed: ${errorMessage(err)}`;
-  }
-}
-
 async function commentIfOpen(change: AlarmStateChange, deps: ProcessorDeps, deadline: number): Promise<JiraResult> {
   const { store, clock } = deps;
   const observed = await store.observeState(change, clock.now());
   const current = observed.record;
   if (current?.status !== 'OPEN' || !current.issueKey) {
-    return { outcome: 'notified', reason: 'no open JIRA issue for this alarm' };
+    return { outcome: 'notified', reason: 'no open JIRA issue for this alarm', noIncident: true };
   }
   const note = outOfOrderNote(change, current);
-  const lost = await commentOrLost(change, current.issueKey, deps, deadline, note);
-  if (!lost) return { outcome: 'commented', issueKey: current.issueKey, reason: note };
+  const umbrella = current.umbrellaWindow;
+  const lost = await commentOrLost(change, current.issueKey, deps, deadline, note, umbrella !== undefined);
+  if (!lost) return { outcome: 'commented', issueKey: current.issueKey, reason: note, umbrella };
   await store.markLost(change, current.issueKey, lost, clock.now());
   return {
     outcome: 'notified',

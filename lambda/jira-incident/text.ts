@@ -51,3 +51,9 @@ export function jiraLabel(prefix: string, value: string): string {
     .replace(/^-+|-+$/g, '');
   return truncate(`${prefix}${body || 'unnamed'}`, 255, '');
 }
+
+/** `123456789012 (payments-prod)` when the account has a configured name, else the id. */
+export function accountLabel(accountId: string, name?: string): string {
+  const clean = name ? singleLine(name, 100) : '';
+  return clean ? `${accountId} (${clean})` : accountId;
+}

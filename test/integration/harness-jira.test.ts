@@ -225,4 +225,32 @@ describe('fake JIRA server', () => {
     const r = await call('POST', '/rest/api/3/search/jql', { jql: 'project = OPS' });
     expect(((await r.json()) as { issues: unknown[] }).issues).toEqual([]);
   });
+
+  test('editIssue rewrites the summary (the umbrella issue of an alarm storm)', async () => {
+    await call('POST', '/rest/api/3/issue', createBody());
+    const r = await call('PUT', '/rest/api/3/issue/OPS-1', {
+      fields: { summary: 'Alarm storm: 7 alarms in 3 accounts' },
+    });
+    expect(r.status).toBe(204);
+    expect(jira.issues[0].fields.summary).toBe('Alarm storm: 7 alarms in 3 accounts');
+    expect((await call('PUT', '/rest/api/3/issue/OPS-1', { fields: { summary: 'two\nlines' } })).status).toBe(400);
+    jira.violations.length = 0;
+  });
+
+  test('rate limit: beyond N requests per second, 429 with Retry-After; in-flight requests are counted', async () => {
+    jira.rateLimit = { requestsPerSecond: 5, retryAfterSeconds: 1 };
+    jira.latencyMs = 50;
+    const answers = await Promise.all(Array.from({ length: 8 }, () => call('POST', '/rest/api/3/issue', createBody())));
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 201, 201, 201, 201, 429, 429, 429]);
+    const limited = answers.find((a) => a.status === 429)!;
+    expect(limited.headers.get('retry-after')).toBe('1');
+    expect(jira.rateLimited).toBe(3);
+    // The five admitted ones wait out the latency together.
+    expect(jira.maxInFlight).toBeGreaterThanOrEqual(5);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(jira.inFlight).toBe(0);
+    expect(jira.issues).toHaveLength(5);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await call('POST', '/rest/api/3/issue', createBody())).status).toBe(201);
+  });
 });

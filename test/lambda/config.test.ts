@@ -21,7 +21,41 @@ describe('loadConfig', () => {
       requestTimeoutMs: 5000,
       maxAttempts: 4,
       searchLagMs: 30_000,
+      stormMaxNewIssues: 5,
+      stormWindowMs: 900_000,
+      digestQueueUrl: undefined,
+      accountNames: {},
+      retryBaseSeconds: 15,
     });
+  });
+
+  test('reads the queue and storm variables the stack sets', () => {
+    const config = loadConfig(
+      env({
+        STORM_MAX_NEW_ISSUES: '3',
+        STORM_WINDOW_SECONDS: '60',
+        DIGEST_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/999999999999/sqs-incident-digest-test',
+        ACCOUNT_NAMES: JSON.stringify({ '111111111111': 'payments-prod' }),
+        QUEUE_RETRY_BASE_SECONDS: '0',
+      }),
+    );
+    expect(config).toMatchObject({
+      stormMaxNewIssues: 3,
+      stormWindowMs: 60_000,
+      digestQueueUrl: 'https://sqs.us-east-1.amazonaws.com/999999999999/sqs-incident-digest-test',
+      accountNames: { '111111111111': 'payments-prod' },
+      retryBaseSeconds: 0,
+    });
+  });
+
+  test.each([
+    ['STORM_MAX_NEW_ISSUES', '0', /STORM_MAX_NEW_ISSUES must be a whole number between 1 and 1000, got '0'/],
+    ['STORM_WINDOW_SECONDS', '15m', /STORM_WINDOW_SECONDS must be a whole number between 1 and 86400, got '15m'/],
+    ['DIGEST_QUEUE_URL', 'sqs-incident-digest-dev', /DIGEST_QUEUE_URL must be an SQS queue URL/],
+    ['ACCOUNT_NAMES', '{"12345": "short"}', /ACCOUNT_NAMES must map 12-digit account ids to names \(entry '12345'/],
+    ['ACCOUNT_NAMES', '["a"]', /ACCOUNT_NAMES must be a JSON object/],
+  ])('a bad %s names the variable and the expectation', (name, value, message) => {
+    expect(() => loadConfig(env({ [name]: value }))).toThrow(message);
   });
 
   test('reads the optional tuning variables; an empty transition means none', () => {

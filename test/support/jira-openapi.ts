@@ -5,7 +5,7 @@
  *
  * Two sources of the spec, the same rules on both:
  *  - `JiraOpenApi.subset()`: jira-openapi-subset.json beside this file, the operations the handler sends
- *    a request body to (createIssue, addComment, doTransition, searchAndReconsileIssuesUsingJqlPost: their
+ *    a request body to (createIssue, addComment, doTransition, editIssue, searchAndReconsileIssuesUsingJqlPost: their
  *    operationId, deprecated flag, parameters and requestBody) and the closure of their schemas. It is
  *    committed, so the unit tests run in a clone without ../shared. test/lambda/jira-openapi.test.ts
  *    checks it is equal to the full spec for those operations whenever the full spec is present (CI
@@ -427,6 +427,14 @@ function jiraRules(op: ResolvedOperation, body: unknown): string[] {
             problems.push(`createIssue: label ${JSON.stringify(l)} is empty or contains whitespace`);
           else if (l.length > 255) problems.push(`createIssue: label longer than 255 characters`);
         }
+    }
+  } else if (id === 'editIssue') {
+    // The handler only rewrites an umbrella issue's summary: the same summary rules as on create.
+    const summary = ((b.fields ?? {}) as Record<string, unknown>).summary;
+    if (summary !== undefined) {
+      if (typeof summary !== 'string' || summary.trim() === '') problems.push(`editIssue: fields.summary is empty`);
+      else if (summary.length > 255) problems.push(`editIssue: fields.summary is ${summary.length} > 255 characters`);
+      else if (/[\r\n]/.test(summary)) problems.push(`editIssue: fields.summary must be one line`);
     }
   } else if (id === 'doTransition') {
     const t = b.transition as Record<string, unknown> | undefined;

@@ -24,6 +24,9 @@
  *   `injectAlways(route, fault)` answers every request to the route with the fault until
  *   `clearFaults()`. A fault is a status/body/headers, a delay, a response that never arrives
  *   (`hang`), or a connection reset (`reset`). "Connection refused" is `stop()` or `closedPortUrl()`.
+ * - Rate limiting: `rateLimit = { requestsPerSecond, retryAfterSeconds }` answers 429 with `Retry-After` to every
+ *   request beyond N in the last second (counted in `rateLimited`); `inFlight` / `maxInFlight` count requests
+ *   that have arrived and not been answered (the handler's concurrency bound is asserted on it).
  */
 import * as http from 'http';
 import type { AddressInfo, Socket } from 'net';
@@ -36,6 +39,7 @@ export type JiraRoute =
   | 'doTransition'
   | 'searchJql'
   | 'getIssue'
+  | 'editIssue'
   | 'deprecatedSearch'
   | 'serverInfo'
   | 'myself'
@@ -182,6 +186,13 @@ export interface FakeJiraOptions {
   searchLagMs?: number;
   /** Also serve the read-only routes of the operator preflight (jira:check). */
   preflight?: boolean;
+  /** Answer 429 (with Retry-After) to requests beyond this many per second. */
+  rateLimit?: RateLimit;
+}
+
+export interface RateLimit {
+  readonly requestsPerSecond: number;
+  readonly retryAfterSeconds: number;
 }
 
 /** A project's create metadata (createmeta): what `jira:check` reads; tests edit it to break a check. */
@@ -267,6 +278,13 @@ export class FakeJira {
   readonly projects: FakeProject[] = defaultProjects();
   /** Faults that were applied, in order. */
   readonly appliedFaults: { route: JiraRoute; label: string }[] = [];
+  rateLimit?: RateLimit;
+  /** Requests answered 429 by the rate limit. */
+  rateLimited = 0;
+  inFlight = 0;
+  maxInFlight = 0;
+  /** Arrival times of the requests the rate limit let through (the last second of them). */
+  private admitted: number[] = [];
 
   private server?: http.Server;
   private port = 0;
@@ -286,6 +304,7 @@ export class FakeJira {
     this.apiToken = options.apiToken ?? 'test-token';
     this.latencyMs = options.latencyMs ?? 0;
     this.searchLagMs = options.searchLagMs ?? 0;
+    this.rateLimit = options.rateLimit;
   }
 
   get url(): string {
@@ -424,6 +443,9 @@ export class FakeJira {
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse) {
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    res.once('close', () => this.inFlight--);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -481,6 +503,7 @@ export class FakeJira {
       searchAndReconsileIssuesUsingJql: 'searchJql',
       searchAndReconsileIssuesUsingJqlPost: 'searchJql',
       getIssue: 'getIssue',
+      editIssue: 'editIssue',
       searchForIssuesUsingJql: 'deprecatedSearch',
       searchForIssuesUsingJqlPost: 'deprecatedSearch',
       ...(this.preflight
@@ -526,6 +549,21 @@ export class FakeJira {
     }
     if (problems.length === 0) problems.push(...JiraOpenApi.full().validateRequest(op!, body, url.searchParams));
     if (problems.length > 0) violation(problems);
+
+    if (this.rateLimit) {
+      const now = Date.now();
+      this.admitted = this.admitted.filter((t) => now - t < 1000);
+      if (this.admitted.length >= this.rateLimit.requestsPerSecond) {
+        this.rateLimited++;
+        rec.fault = 'rate limit';
+        return send(429, undefined, {
+          'Retry-After': String(this.rateLimit.retryAfterSeconds),
+          'X-RateLimit-Remaining': '0',
+          'RateLimit-Reason': 'jira-burst-based',
+        });
+      }
+      this.admitted.push(now);
+    }
 
     const fault = this.takeFault(rec.route);
     if (fault) {
@@ -631,6 +669,12 @@ export class FakeJira {
         };
         this.issues.push(issue);
         return send(201, { id, key, self: issue.self });
+      }
+      case 'editIssue': {
+        const issue = this.findIssue(params.issueIdOrKey);
+        if (!issue) return notFound();
+        issue.fields = { ...issue.fields, ...((b.fields ?? {}) as Record<string, unknown>) };
+        return send(204);
       }
       case 'getIssue': {
         const issue = this.findIssue(params.issueIdOrKey);

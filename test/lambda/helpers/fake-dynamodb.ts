@@ -64,6 +64,7 @@ export class FakeTable {
     }
     if (!ok) throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
     this.items.set(pk, next);
+    if (input.ReturnValues === 'ALL_NEW') return { Attributes: clone(next) };
     return input.ReturnValues === 'ALL_OLD' && old ? { Attributes: clone(old) } : {};
   }
 }

@@ -38,6 +38,9 @@ export class FakeJira {
   /** Old key -> where a person moved the issue; `visible` false: to a project the bot cannot see. */
   readonly moved = new Map<string, { issue: FakeIssue; visible: boolean }>();
   readonly specViolations: string[] = [];
+  /** Requests in flight now, and the most ever at once (one invocation must make one request at a time). */
+  inFlight = 0;
+  maxInFlight = 0;
   private interceptors: Interceptor[] = [];
   private next = 1;
 
@@ -136,6 +139,17 @@ export class FakeJira {
       body,
     };
     this.requests.push(req);
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      return await this.answer(req, url, init);
+    } finally {
+      this.inFlight--;
+    }
+  };
+
+  private async answer(req: RecordedRequest, url: URL, init?: RequestInit): Promise<Response> {
+    const { body, headers } = req;
     if (body !== undefined) {
       for (const problem of JiraOpenApi.subset().requestProblems(req.method, req.path, body, url.searchParams)) {
         this.specViolations.push(`${req.method} ${req.path}: ${problem}`);
@@ -149,12 +163,12 @@ export class FakeJira {
     }
     if (headers.authorization !== this.expectedAuth) return json(401, { errorMessages: ['Unauthorized'], errors: {} });
     return this.route(req);
-  };
+  }
 
   private route(req: RecordedRequest): Response {
     const { method, path } = req;
     if (method === 'POST' && path === '/rest/api/3/issue') {
-      const fields = (req.body as { fields: FakeIssue['fields'] }).fields;
+      const fields = structuredClone((req.body as { fields: FakeIssue['fields'] }).fields);
       const key = `${this.projectKey}-${this.next++}`;
       this.issues.set(key, { key, fields, comments: [], status: 'To Do' });
       return json(201, { id: String(10000 + this.next), key, self: `${this.baseUrl}/rest/api/3/issue/${key}` });
@@ -181,6 +195,10 @@ export class FakeJira {
         errorMessages: ['Issue does not exist or you do not have permission to see it.'],
         errors: {},
       });
+    if (issue && !m?.[2] && method === 'PUT') {
+      Object.assign(issue.fields, (req.body as { fields: Partial<FakeIssue['fields']> }).fields);
+      return new Response(null, { status: 204 });
+    }
     if (issue && !m?.[2] && method === 'GET') {
       return json(200, { id: '1', key: issue.key, fields: { project: { key: this.projectKey } } });
     }

@@ -3,8 +3,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SNSClient, type PublishCommandInput } from '@aws-sdk/client-sns';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  GetQueueAttributesCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { Context } from 'aws-lambda';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Clock } from '../../../lambda/jira-incident/clock';
 import { parseEvent } from '../../../lambda/jira-incident/events';
@@ -49,7 +56,56 @@ export const BASE_ENV = {
   JIRA_TICKET_ALARM_PATTERN: '^(ServerCpu|TotalNetwork|ServiceAggregated|payments-|lambda-demo-|crit)',
   JIRA_RESOLVE_TRANSITION: 'Done',
 };
-const ENV_KEYS = [...Object.keys(BASE_ENV), 'JIRA_REQUEST_TIMEOUT_MS', 'JIRA_MAX_ATTEMPTS', 'JIRA_SEARCH_LAG_MS'];
+const TUNING_KEYS = [
+  'JIRA_REQUEST_TIMEOUT_MS',
+  'JIRA_MAX_ATTEMPTS',
+  'JIRA_SEARCH_LAG_MS',
+  'STORM_MAX_NEW_ISSUES',
+  'STORM_WINDOW_SECONDS',
+  'DIGEST_QUEUE_URL',
+  'ACCOUNT_NAMES',
+  'QUEUE_RETRY_BASE_SECONDS',
+] as const;
+const ENV_KEYS = [...Object.keys(BASE_ENV), ...TUNING_KEYS];
+
+/** The queues of the deployed pipeline (names as lib/naming.ts builds them for suffix `test`). */
+export const QUEUES = {
+  buffer: 'arn:aws:sqs:us-east-1:999999999999:sqs-incident-buffer-test',
+  digest: 'arn:aws:sqs:us-east-1:999999999999:sqs-incident-digest-test',
+  dlq: 'arn:aws:sqs:us-east-1:999999999999:sqs-incident-dlq-test',
+};
+export const DIGEST_QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/999999999999/sqs-incident-digest-test';
+export const MAX_RECEIVES = 20;
+
+let messageSeq = 0;
+/** An SQS event of the buffer or digest mapping carrying these bodies (objects are JSON-encoded). */
+export function sqsEvent(
+  queue: 'buffer' | 'digest',
+  bodies: unknown[],
+  opts: { receiveCount?: number | ((i: number) => number) } = {},
+): SQSEvent {
+  const records: SQSRecord[] = bodies.map((body, i) => {
+    const n = typeof opts.receiveCount === 'function' ? opts.receiveCount(i) : (opts.receiveCount ?? 1);
+    const id = `msg-${++messageSeq}`;
+    return {
+      messageId: id,
+      receiptHandle: `rh-${id}`,
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      attributes: {
+        ApproximateReceiveCount: String(n),
+        SentTimestamp: '1715680800000',
+        SenderId: 'AIDAEXAMPLE',
+        ApproximateFirstReceiveTimestamp: '1715680800001',
+      },
+      messageAttributes: {},
+      md5OfBody: 'x',
+      eventSource: 'aws:sqs',
+      eventSourceARN: QUEUES[queue],
+      awsRegion: 'us-east-1',
+    };
+  });
+  return { Records: records };
+}
 
 export class FakeClock implements Clock {
   t = Date.parse('2024-05-14T10:00:00.000Z');
@@ -79,20 +135,22 @@ export interface Harness {
   readonly sns: ReturnType<typeof mockClient>;
   readonly secrets: ReturnType<typeof mockClient>;
   readonly dynamo: ReturnType<typeof mockClient>;
+  readonly sqs: ReturnType<typeof mockClient>;
   readonly logs: string[];
   invoke(event: unknown, remainingMs?: number): Promise<HandlerResult>;
   emails(): PublishCommandInput[];
+  /** Bodies sent to the digest queue (SendMessageBatch), in order. */
+  forwarded(): string[];
+  /** ChangeMessageVisibility entries: receipt handle -> seconds. */
+  visibility(): Record<string, number>;
+  /** Records put into the DLQ by the handler (parsed). */
+  deadLetters(): Record<string, unknown>[];
   logRecords(): Record<string, unknown>[];
   restore(): void;
 }
 
 export function setUp(
-  env: Partial<
-    Record<
-      keyof typeof BASE_ENV | 'JIRA_REQUEST_TIMEOUT_MS' | 'JIRA_MAX_ATTEMPTS' | 'JIRA_SEARCH_LAG_MS',
-      string | undefined
-    >
-  > = {},
+  env: Partial<Record<keyof typeof BASE_ENV | (typeof TUNING_KEYS)[number], string | undefined>> = {},
 ): Harness {
   const saved = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
   for (const k of ENV_KEYS) delete process.env[k];
@@ -108,6 +166,16 @@ export function setUp(
   const dynamo = mockClient(DynamoDBDocumentClient);
   dynamo.on(UpdateCommand).callsFake(async (input) => table.update(input));
   dynamo.on(GetCommand).callsFake(async (input) => table.get(input));
+  const sqs = mockClient(SQSClient);
+  sqs.on(SendMessageBatchCommand).callsFake(async (input: { Entries: { Id: string }[] }) => ({
+    Successful: input.Entries.map((e) => ({ Id: e.Id, MessageId: `fwd-${e.Id}` })),
+    Failed: [],
+  }));
+  sqs.on(ChangeMessageVisibilityBatchCommand).resolves({ Successful: [], Failed: [] });
+  sqs.on(SendMessageCommand).resolves({ MessageId: 'dlq-1' });
+  sqs.on(GetQueueAttributesCommand).resolves({
+    Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: QUEUES.dlq, maxReceiveCount: MAX_RECEIVES }) },
+  });
   const fetchSpy = jest.spyOn(globalThis, 'fetch').mockImplementation(jira.fetch);
   const logs: string[] = [];
   // Powertools writes INFO/WARN to stdout and ERROR to stderr.
@@ -128,9 +196,28 @@ export function setUp(
     sns,
     secrets,
     dynamo,
+    sqs,
     logs,
     invoke: (event, remainingMs) => handler(event, lambdaContext(remainingMs)),
     emails: () => sns.commandCalls(PublishCommand).map((c) => c.args[0].input as PublishCommandInput),
+    forwarded: () =>
+      sqs
+        .commandCalls(SendMessageBatchCommand)
+        .flatMap((c) => (c.args[0].input as { Entries: { MessageBody: string }[] }).Entries.map((e) => e.MessageBody)),
+    visibility: () =>
+      Object.fromEntries(
+        sqs
+          .commandCalls(ChangeMessageVisibilityBatchCommand)
+          .flatMap((c) =>
+            (c.args[0].input as { Entries: { ReceiptHandle: string; VisibilityTimeout: number }[] }).Entries.map(
+              (e) => [e.ReceiptHandle, e.VisibilityTimeout] as const,
+            ),
+          ),
+      ),
+    deadLetters: () =>
+      sqs
+        .commandCalls(SendMessageCommand)
+        .map((c) => JSON.parse((c.args[0].input as { MessageBody: string }).MessageBody) as Record<string, unknown>),
     logRecords: () =>
       logs
         .join('')
@@ -143,6 +230,7 @@ export function setUp(
       sns.restore();
       secrets.restore();
       dynamo.restore();
+      sqs.restore();
       for (const k of ENV_KEYS) {
         if (saved[k] === undefined) delete process.env[k];
         else process.env[k] = saved[k];
@@ -150,4 +238,38 @@ export function setUp(
       resetForTests();
     },
   };
+}
+
+type State = 'ALARM' | 'OK' | 'INSUFFICIENT_DATA';
+const STATE_FIXTURE: Record<State, string> = {
+  ALARM: 'eventbridge-alarm-state-change-single-metric.awsdocs.json',
+  OK: 'eventbridge-alarm-state-change-ok.derived.json',
+  INSUFFICIENT_DATA: 'eventbridge-alarm-state-change-insufficient-data.derived.json',
+};
+
+let eventSeq = 0;
+/**
+ * An EventBridge state change of alarm `name` (from the fixtures): name, account, state time and previous state
+ * as given. Critical names start with `crit` (BASE_ENV's pattern); `warn-...` alarms are email-only.
+ */
+export function stateChange(opts: {
+  name: string;
+  state: State;
+  previous?: State;
+  account?: string;
+  at?: string;
+  id?: string;
+}): Record<string, unknown> & { id: string; detail: Record<string, unknown> } {
+  const e = fixture<Record<string, unknown> & { id: string; detail: Record<string, unknown> }>(
+    STATE_FIXTURE[opts.state],
+  );
+  const account = opts.account ?? '123456789012';
+  e.id = opts.id ?? `evt-${++eventSeq}`;
+  e.account = account;
+  e.resources = [`arn:aws:cloudwatch:us-east-1:${account}:alarm:${opts.name}`];
+  e.detail.alarmName = opts.name;
+  const state = e.detail.state as { timestamp: string };
+  state.timestamp = opts.at ?? state.timestamp;
+  if (opts.previous) (e.detail.previousState as { value: string }).value = opts.previous;
+  return e;
 }
