@@ -1,5 +1,7 @@
+import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { Naming } from './naming';
 
 export interface LeastPrivilegeRoleProps {
   readonly roleName: string;
@@ -37,4 +39,31 @@ export class LeastPrivilegeRole extends Construct {
     });
     this.immutableRole = this.role.withoutPolicyUpdates();
   }
+
+  /**
+   * The role an AWS service (`scheduler.amazonaws.com`, `events.amazonaws.com`, ...) assumes to act for this stack:
+   * named `role-<purpose>-<suffix>` with the policy `policy-<purpose>-<suffix>`, and trusted only for requests made
+   * on behalf of this account (`aws:SourceAccount`, the confused-deputy guard of the IAM user guide).
+   */
+  static forService(scope: Construct, id: string, props: ServiceRoleProps): LeastPrivilegeRole {
+    return new LeastPrivilegeRole(scope, id, {
+      roleName: props.naming.name('role', props.purpose),
+      policyName: props.naming.name('policy', props.purpose),
+      description: props.description,
+      assumedBy: new iam.ServicePrincipal(props.service).withConditions({
+        StringEquals: { 'aws:SourceAccount': Stack.of(scope).account },
+      }),
+      statements: props.statements,
+    });
+  }
+}
+
+export interface ServiceRoleProps {
+  readonly naming: Naming;
+  /** The role's purpose in its name: `role-<purpose>-<suffix>`. */
+  readonly purpose: string;
+  /** The service principal that assumes the role. */
+  readonly service: string;
+  readonly description: string;
+  readonly statements: iam.PolicyStatement[];
 }

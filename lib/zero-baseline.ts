@@ -24,13 +24,11 @@ export class ZeroBaseline extends Construct {
   constructor(scope: Construct, id: string, props: ZeroBaselineProps) {
     super(scope, id);
     const { naming } = props;
-    const role = new LeastPrivilegeRole(this, 'Role', {
-      roleName: naming.name('role', `metric-baseline-${Aws.REGION}`),
-      policyName: naming.name('policy', `metric-baseline-${Aws.REGION}`),
+    const role = LeastPrivilegeRole.forService(this, 'Role', {
+      naming: naming,
+      purpose: `metric-baseline-${Aws.REGION}`,
+      service: 'scheduler.amazonaws.com',
       description: 'Lets EventBridge Scheduler publish the zero baseline of the application count metrics',
-      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com').withConditions({
-        StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
-      }),
       statements: [
         new iam.PolicyStatement({
           sid: 'PublishApplicationMetrics',

@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -34,13 +34,11 @@ export class AlertPathHeartbeat extends Construct {
     super(scope, id);
     const { naming } = props;
     this.heartbeatAlarmName = naming.name('heartbeat', 'alert-path');
-    const role = new LeastPrivilegeRole(this, 'Role', {
-      roleName: naming.name('role', 'heartbeat'),
-      policyName: naming.name('policy', 'heartbeat'),
+    const role = LeastPrivilegeRole.forService(this, 'Role', {
+      naming: naming,
+      purpose: 'heartbeat',
+      service: 'scheduler.amazonaws.com',
       description: 'Lets EventBridge Scheduler put the alert-path heartbeat on the hub bus',
-      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com').withConditions({
-        StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
-      }),
       statements: [new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [props.bus.eventBusArn] })],
     });
     const schedule = new scheduler.CfnSchedule(this, 'Schedule', {

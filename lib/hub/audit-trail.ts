@@ -49,13 +49,11 @@ export class AuditTrail extends Construct {
     );
 
     // The hub's own alarms publish to its default bus; forward them so one bus carries everything.
-    const forwarder = new LeastPrivilegeRole(this, 'Forwarder', {
-      roleName: naming.name('role', 'hub-alarm-forwarder'),
-      policyName: naming.name('policy', 'hub-alarm-forwarder'),
+    const forwarder = LeastPrivilegeRole.forService(this, 'Forwarder', {
+      naming: naming,
+      purpose: 'hub-alarm-forwarder',
+      service: 'events.amazonaws.com',
       description: 'Lets EventBridge forward hub alarm state changes to the hub bus',
-      assumedBy: new iam.ServicePrincipal('events.amazonaws.com').withConditions({
-        StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
-      }),
       statements: [new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [this.bus.eventBusArn] })],
     });
     new events.Rule(this, 'ForwardHubAlarms', {

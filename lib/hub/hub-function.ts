@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -44,13 +44,11 @@ export function hubFunction(scope: Construct, props: HubFunctionProps) {
     removalPolicy: RemovalPolicy.DESTROY,
   });
   acknowledgeLogGroupWithoutCmk(logGroup);
-  const role = new LeastPrivilegeRole(scope, props.ids.role, {
-    roleName: naming.name('role', props.purpose),
-    policyName: naming.name('policy', props.purpose),
+  const role = LeastPrivilegeRole.forService(scope, props.ids.role, {
+    naming: naming,
+    purpose: props.purpose,
+    service: 'lambda.amazonaws.com',
     description: props.roleDescription,
-    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com').withConditions({
-      StringEquals: { 'aws:SourceAccount': Stack.of(scope).account },
-    }),
     statements: [
       new iam.PolicyStatement({
         sid: 'WriteOwnLogs',

@@ -1,4 +1,3 @@
-import { Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -39,13 +38,11 @@ export class MaintenanceWindows extends Construct {
     super(scope, id);
     const { naming } = props;
     if (props.windows.length === 0) return;
-    const role = new LeastPrivilegeRole(this, 'Role', {
-      roleName: naming.name('role', 'maintenance-windows'),
-      policyName: naming.name('policy', 'maintenance-windows'),
+    const role = LeastPrivilegeRole.forService(this, 'Role', {
+      naming: naming,
+      purpose: 'maintenance-windows',
+      service: 'scheduler.amazonaws.com',
       description: 'Lets EventBridge Scheduler announce the end of maintenance windows on the hub bus',
-      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com').withConditions({
-        StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
-      }),
       statements: [new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [props.bus.eventBusArn] })],
     });
     for (const w of props.windows) {

@@ -1,4 +1,4 @@
-import { Aws, Fn, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Fn, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import {
   Capability,
@@ -166,13 +166,11 @@ export class MemberStackSet extends Construct {
    * same size for any number of accounts (a list of role ARNs passes IAM's 6,144-character limit near 80).
    */
   private selfManagedAdminRole(naming: Naming, config: ObservabilityConfig, executionRoleName: string): iam.IRole {
-    const admin = new LeastPrivilegeRole(this, 'AdminRole', {
-      roleName: naming.name('role', 'stackset-admin'),
-      policyName: naming.name('policy', 'stackset-admin'),
+    const admin = LeastPrivilegeRole.forService(this, 'AdminRole', {
+      naming: naming,
+      purpose: 'stackset-admin',
+      service: 'cloudformation.amazonaws.com',
       description: 'CloudFormation StackSets administration role for the member observability StackSet',
-      assumedBy: new iam.ServicePrincipal('cloudformation.amazonaws.com').withConditions({
-        StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
-      }),
       statements: [
         new iam.PolicyStatement({
           sid: 'AssumeExecutionRoleInMembers',

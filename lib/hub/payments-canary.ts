@@ -95,13 +95,11 @@ export class PaymentsCanary extends Construct {
       'CT.S3.PR.9',
       'Object Lock would make the bucket impossible to empty and delete; the customer requires cdk destroy to remove everything.',
     );
-    const role = new LeastPrivilegeRole(this, 'Role', {
-      roleName: naming.name('role', 'canary'),
-      policyName: naming.name('policy', 'canary'),
+    const role = LeastPrivilegeRole.forService(this, 'Role', {
+      naming: naming,
+      purpose: 'canary',
+      service: 'lambda.amazonaws.com',
       description: 'Execution role of the payments health canary',
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com').withConditions({
-        StringEquals: { 'aws:SourceAccount': account },
-      }),
       statements: [
         new iam.PolicyStatement({
           sid: 'Artifacts',

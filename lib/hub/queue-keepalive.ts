@@ -23,13 +23,11 @@ export class QueueKeepalive extends Construct {
   constructor(scope: Construct, id: string, props: QueueKeepaliveProps) {
     super(scope, id);
     const { naming, queue } = props;
-    const role = new LeastPrivilegeRole(this, 'Role', {
-      roleName: naming.name('role', `keepalive-${props.purpose}`),
-      policyName: naming.name('policy', `keepalive-${props.purpose}`),
+    const role = LeastPrivilegeRole.forService(this, 'Role', {
+      naming: naming,
+      purpose: `keepalive-${props.purpose}`,
+      service: 'scheduler.amazonaws.com',
       description: `Lets EventBridge Scheduler keep ${props.purpose} queue metrics published`,
-      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com').withConditions({
-        StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
-      }),
       statements: [new iam.PolicyStatement({ actions: ['sqs:SetQueueAttributes'], resources: [queue.queueArn] })],
     });
     const retention = (queue.node.defaultChild as sqs.CfnQueue).messageRetentionPeriod;

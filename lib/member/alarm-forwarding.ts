@@ -24,13 +24,11 @@ export class AlarmForwarding extends Construct {
     super(scope, id);
     const { naming } = props;
     // Named per region: IAM names are account-wide and the StackSet may target several regions.
-    const forwarder = new LeastPrivilegeRole(this, 'AlarmForwarder', {
-      roleName: naming.name('role', `alarm-forwarder-${Aws.REGION}`),
-      policyName: naming.name('policy', `alarm-forwarder-${Aws.REGION}`),
+    const forwarder = LeastPrivilegeRole.forService(this, 'AlarmForwarder', {
+      naming: naming,
+      purpose: `alarm-forwarder-${Aws.REGION}`,
+      service: 'events.amazonaws.com',
       description: 'Lets EventBridge put this account alarm state changes on the hub bus',
-      assumedBy: new iam.ServicePrincipal('events.amazonaws.com').withConditions({
-        StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
-      }),
       statements: [new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [props.hubBusArn] })],
     });
     new events.Rule(this, 'ForwardAlarmStateChanges', {
