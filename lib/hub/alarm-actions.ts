@@ -3,7 +3,7 @@ import { Duration, Lazy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -28,7 +28,7 @@ export interface AlarmActionsProps {
  * CloudWatch cannot publish to the alert topic itself (alias/aws/sns admits only principals of the account).
  */
 export class AlarmActions extends Construct {
-  readonly function: nodejs.NodejsFunction;
+  readonly function: lambda.Function;
   private readonly directEmail = new Set<string>();
   private readonly action: actions.LambdaAction;
 

@@ -5,8 +5,8 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -29,6 +29,9 @@ export const PRODUCT_EVENT_SOURCE = 'observability.hub';
  * An OK resolves its issue only after this grace period without a new ALARM (an SQS delayed message, at most
  * 15 minutes): a flapping alarm keeps one issue instead of resolving and filing a new one.
  */
+/** Stack traces of the handler name its TypeScript sources (a source map in the bundle, `--enable-source-maps`). */
+export const HANDLER_SOURCE_MAP = true;
+
 export const RESOLVE_GRACE = Duration.minutes(10);
 /** How long one handler invocation may run, JIRA retries included. */
 export const HANDLER_TIMEOUT = Duration.seconds(60);
@@ -61,7 +64,7 @@ export interface IncidentPipelineProps {
  * batching window. Messages that keep failing end in the dead-letter queue, which an alarm watches.
  */
 export class IncidentPipeline extends Construct {
-  readonly handler: nodejs.NodejsFunction;
+  readonly handler: lambda.Function;
   readonly table: dynamodb.Table;
   readonly buffer: sqs.Queue;
   readonly digest: sqs.Queue;
@@ -131,7 +134,7 @@ export class IncidentPipeline extends Construct {
       timeout: HANDLER_TIMEOUT,
       logRetention: props.logRetention,
       tracing: config.tracing,
-      sourceMap: true,
+      sourceMap: HANDLER_SOURCE_MAP,
       calls: 'JIRA Cloud and AWS APIs',
       // Every permission of the handler, in one place: nothing else can add to it.
       statements: [

@@ -7,7 +7,7 @@ const { hubTemplate: template } = synthesize();
 const handler = () =>
   ofType(template, 'AWS::Lambda::Function').find(([, p]) => p.FunctionName === 'lambda-jira-incident-dev')![1];
 
-test('the handler: NodejsFunction bundle, 128 MB, newest Node.js LTS, arm64, own 30-day log group, X-Ray tracing', () => {
+test('the handler: esbuild bundle, 128 MB, newest Node.js LTS, arm64, own 30-day log group, X-Ray tracing', () => {
   template.hasResourceProperties('AWS::Lambda::Function', {
     FunctionName: 'lambda-jira-incident-dev',
     MemorySize: 128,
