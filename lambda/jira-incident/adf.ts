@@ -136,6 +136,7 @@ export function issueDescription(change: AlarmStateChange, replaces?: ReplacedIs
           text(replaces.reason ? ` (${replaces.reason}).` : '.'),
         )
       : undefined,
+    change.heldBack ? paragraph(text(heldBackNote(change), strong)) : undefined,
     detailsList(change, accountName),
     heading(3, 'Reason'),
     paragraph(text(change.reason || '(no reason given)')),
@@ -145,6 +146,41 @@ export function issueDescription(change: AlarmStateChange, replaces?: ReplacedIs
     change.reasonData ? codeBlock(change.reasonData) : undefined,
     paragraph(
       text('Created by the observability hub incident handler. It comments here on every further state change.'),
+    ),
+  );
+}
+
+/** Why an issue opens only now: a maintenance window held its ALARM back. */
+export function heldBackNote(change: AlarmStateChange): string {
+  const held = change.heldBack;
+  if (!held) return '';
+  return (
+    `Held back by maintenance window ${held.window}: this ALARM came during the window, which muted its ticket. ` +
+    `The window ended at ${held.endedAt} and the alarm is still in ALARM, so the ticket opens now.`
+  );
+}
+
+/** A comment of the handler itself (no state change): a bold headline, then details. */
+export function noteComment(headline: string, ...details: (string | undefined)[]): AdfDoc {
+  return doc(
+    paragraph(text(headline, strong)),
+    ...details.filter((d): d is string => Boolean(d)).map((d) => paragraph(text(d))),
+  );
+}
+
+/** The comment that names the incident's OpsCenter OpsItem. */
+export function opsItemComment(opsItemId: string, consoleUrl: string | undefined): AdfDoc {
+  return doc(
+    paragraph(
+      text('OpsCenter OpsItem: ', strong),
+      text(opsItemId, code),
+      ...(consoleUrl ? [text(' ('), text('open in Systems Manager', link(consoleUrl)), text(')')] : []),
+    ),
+    paragraph(
+      text(
+        'AWS Systems Manager OpsCenter tracks this incident too (deduplicated per alarm); it is resolved when the ' +
+          'alarm is OK again.',
+      ),
     ),
   );
 }
@@ -174,6 +210,7 @@ export function stormComment(change: AlarmStateChange, accountName?: string, not
       ),
     ),
     paragraph(text('Reason: ', strong), text(change.reason || '(no reason given)')),
+    change.heldBack ? paragraph(text(heldBackNote(change))) : undefined,
     note ? paragraph(text(note)) : undefined,
     paragraph(text('Event id: ', strong), text(change.eventId, code)),
   );

@@ -45,7 +45,58 @@ export interface AlarmStateChange {
   /** Composite action suppression (`Alarm`, `WaitPeriod`, `ExtensionPeriod`), when actions are suppressed. */
   readonly suppressedBy?: string;
   readonly suppressedReason?: string;
+  /**
+   * Set when a maintenance window muted this ALARM and its ticket opens now, at the window's end (the issue's
+   * description and the storm comment say so). Never part of an event: set by maintenance.ts.
+   */
+  readonly heldBack?: { readonly window: string; readonly endedAt: string };
 }
+
+/** Source of the synthetic events this product puts on its own bus (lib/hub/incident-pipeline.ts PRODUCT_EVENT_SOURCE). */
+export const PRODUCT_EVENT_SOURCE = 'observability.hub';
+/** Detail type of the end of a maintenance window (lib/hub/maintenance-windows.ts). */
+export const MAINTENANCE_WINDOW_ENDED = 'Maintenance Window Ended';
+/** Detail type of the handler's own delayed message: an OK's resolve is due (its grace period passed). */
+export const RESOLVE_DUE = 'Incident Resolve Due';
+
+/** The scheduled alert-path heartbeat (lib/hub/alert-path-heartbeat.ts): a synthetic state change that pages nobody. */
+export interface HeartbeatEvent {
+  readonly kind: 'heartbeat';
+  readonly eventId: string;
+  readonly alarmName: string;
+  /** The schedule's time (`<aws.scheduler.scheduled-time>`), when the event carries one. */
+  readonly scheduledAt?: string;
+}
+
+/** A maintenance window's occurrence ended (its end schedule fired). */
+export interface MaintenanceEndedEvent {
+  readonly kind: 'maintenance-ended';
+  readonly eventId: string;
+  readonly window: string;
+  readonly endedAt: string;
+  readonly endedAtMs: number;
+}
+
+/** An OK's grace period passed: resolve its incident unless a newer ALARM came (README "Resolve grace period"). */
+export interface ResolveDueEvent {
+  readonly kind: 'resolve-due';
+  readonly eventId: string;
+  readonly accountId: string;
+  readonly region: string;
+  readonly alarmName: string;
+  readonly alarmArn: string;
+  /** The OK's state change. */
+  readonly changeId: string;
+  readonly stateAt: string;
+  readonly stateAtMs: number;
+  /** The incident's issue when the OK was handled (an umbrella issue when `umbrella` is set). */
+  readonly issueKey: string;
+  readonly umbrella?: string;
+  readonly dueAt: string;
+  readonly graceSeconds: number;
+}
+
+export type ProductEvent = HeartbeatEvent | MaintenanceEndedEvent | ResolveDueEvent;
 
 export type SnsRecordResult =
   { readonly change: AlarmStateChange } | { readonly ignored: string } | { readonly error: InvalidEventError };
@@ -53,6 +104,7 @@ export type SnsRecordResult =
 export type ParsedEvent =
   | { readonly kind: 'change'; readonly change: AlarmStateChange }
   | { readonly kind: 'sns'; readonly records: readonly SnsRecordResult[] }
+  | { readonly kind: 'product'; readonly event: ProductEvent }
   | { readonly kind: 'ignored'; readonly reason: string };
 
 /** Limits that keep a hostile or broken event from producing huge tickets, emails or keys. */
@@ -217,6 +269,7 @@ export function parseEvent(event: unknown): ParsedEvent {
   }
   const detailType = event['detail-type'];
   if (typeof detailType === 'string') {
+    if (event.source === PRODUCT_EVENT_SOURCE) return parseProductEvent(event, detailType);
     if (detailType !== ALARM_STATE_CHANGE) {
       return { kind: 'ignored', reason: `detail-type '${singleLine(detailType, 100)}' is not handled` };
     }
@@ -226,6 +279,78 @@ export function parseEvent(event: unknown): ParsedEvent {
     return { kind: 'change', change: parseEventBridge(event) };
   }
   return { kind: 'ignored', reason: 'not an EventBridge event, SNS notification or CloudWatch alarm action' };
+}
+
+const maintenanceEndedSchema = z.object({
+  id: z.optional(z.string()),
+  detail: z.object({ window: z.string().check(z.minLength(1), z.maxLength(64)), endedAt: timestamp }),
+});
+
+const resolveDueSchema = z.object({
+  id: z.string().check(z.minLength(1)),
+  detail: z.object({
+    accountId,
+    region: regionCode,
+    alarmName,
+    alarmArn: z.string().check(z.minLength(1), z.maxLength(2048)),
+    changeId: matching(/^sc-[0-9a-f]{40}$/, 'a state change id sc-<40 hex digits>'),
+    stateAt: timestamp,
+    stateAtMs: z.number(),
+    issueKey: matching(/^[A-Z][A-Z0-9_]*-\d+$/, 'a JIRA issue key'),
+    umbrella: z.optional(z.string().check(z.maxLength(64))),
+    dueAt: timestamp,
+    graceSeconds: z.number(),
+  }),
+});
+
+/**
+ * The product's own events (source observability.hub): the alert-path heartbeat, the end of a maintenance window,
+ * and the handler's delayed "resolve due" message. Anything else from that source is ignored with a reason.
+ */
+function parseProductEvent(event: Record<string, unknown>, detailType: string): ParsedEvent {
+  const detail = isObject(event.detail) ? event.detail : {};
+  const eventId = typeof event.id === 'string' && event.id !== '' ? event.id : 'no-id';
+  if (detailType === ALARM_STATE_CHANGE) {
+    if (detail.heartbeat !== true) {
+      return {
+        kind: 'ignored',
+        reason: `a state change from ${PRODUCT_EVENT_SOURCE} that is not a heartbeat is not handled`,
+      };
+    }
+    // Lenient on purpose: whatever else the schedule put in, the heartbeat runs (a missing metric, not a dead letter,
+    // is how a broken heartbeat shows).
+    const state = isObject(detail.state) ? detail.state : {};
+    return {
+      kind: 'product',
+      event: {
+        kind: 'heartbeat',
+        eventId,
+        alarmName: typeof detail.alarmName === 'string' ? singleLine(detail.alarmName, 255) : 'heartbeat',
+        scheduledAt: typeof state.timestamp === 'string' ? singleLine(state.timestamp, 64) : undefined,
+      },
+    };
+  }
+  if (detailType === MAINTENANCE_WINDOW_ENDED) {
+    const e = validate(maintenanceEndedSchema, event, '', `${MAINTENANCE_WINDOW_ENDED} event`);
+    return {
+      kind: 'product',
+      event: {
+        kind: 'maintenance-ended',
+        eventId,
+        window: e.detail.window,
+        endedAt: new Date(Date.parse(e.detail.endedAt)).toISOString(),
+        endedAtMs: Date.parse(e.detail.endedAt),
+      },
+    };
+  }
+  if (detailType === RESOLVE_DUE) {
+    const d = validate(resolveDueSchema, event, '', `${RESOLVE_DUE} message`).detail;
+    return { kind: 'product', event: { kind: 'resolve-due', eventId, ...d } };
+  }
+  return {
+    kind: 'ignored',
+    reason: `detail-type '${singleLine(detailType, 100)}' of ${PRODUCT_EVENT_SOURCE} is not handled`,
+  };
 }
 
 function parseRecords(records: unknown): ParsedEvent {

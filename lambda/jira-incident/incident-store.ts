@@ -18,6 +18,8 @@
  * `STORM#<window start>`: one storm window (alarm storms, see storm.ts): new issues opened in it, its alarms and
  *   accounts, and its umbrella issue (claimed like an alarm's issue, so it is created once).
  * `PIPELINE#jira-cool-down`: until when JIRA rate-limits the pipeline (the latest Retry-After any invocation got).
+ * `MAINT#<window>#<occurrence end>`: one occurrence of a maintenance window: the alarms it muted (maintenance.ts).
+ * `HEARTBEAT#alert-path`: the last alert-path heartbeat's success and failure (heartbeat.ts).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -39,7 +41,18 @@ export interface JiraResult {
   readonly umbrella?: string;
   /** This change created that umbrella issue. */
   readonly umbrellaCreated?: boolean;
+  /** An OK whose resolve waits for the grace period: when it is due (ISO). */
+  readonly resolveDueAt?: string;
+  /** A critical ALARM muted by a maintenance window: which, and until when (ISO). */
+  readonly maintenance?: { readonly window: string; readonly until: string };
+  /** The OpsCenter OpsItem of the incident (OPSCENTER_ENABLED). */
+  readonly opsItemId?: string;
+  /** This change opened (or finished opening) the alarm's incident on its own issue. */
+  readonly openedIncident?: boolean;
 }
+
+/** What identifies an alarm and one of its state changes (the incident item's key and the ordering). */
+export type ChangeRef = Pick<AlarmStateChange, 'accountId' | 'region' | 'alarmName' | 'changeId' | 'stateAtMs'>;
 
 export interface IncidentRecord {
   readonly pk: string;
@@ -66,6 +79,21 @@ export interface IncidentRecord {
   readonly lastError?: string;
   /** The incident lives on the umbrella issue of this storm window (`issueKey` is the umbrella's). */
   readonly umbrellaWindow?: string;
+  /** An OK waiting out the resolve grace period: its state change, state time and when the resolve is due. */
+  readonly pendingResolveChangeId?: string;
+  readonly pendingResolveStateAtMs?: number;
+  readonly pendingResolveDueAt?: string;
+  /** The last close was the delayed resolve of the OK `closedByChangeId`, and its JIRA work is done (that OK's id). */
+  readonly closedAfterGraceAt?: string;
+  readonly graceResolvedChangeId?: string;
+  /** The incident's OpsItem, and the one the last close resolves. */
+  readonly opsItemId?: string;
+  readonly closedOpsItemId?: string;
+  /** The newest ALARM a maintenance window muted (a ticket opens for it when the window ends), and that window. */
+  readonly heldAlarm?: AlarmStateChange;
+  readonly heldAlarmStateAtMs?: number;
+  readonly heldBy?: string;
+  readonly alarmArn?: string;
 }
 
 export interface ChangeRecord {
@@ -107,6 +135,21 @@ export interface StormWindowRecord {
   /** The counts the umbrella's summary shows. */
   readonly summaryAlarms?: number;
   readonly summaryAccounts?: number;
+  /** The umbrella issue's OpsItem (OPSCENTER_ENABLED). */
+  readonly umbrellaOpsItemId?: string;
+}
+
+/** One occurrence of a maintenance window (`MAINT#<window>#<occurrence end>`). */
+export interface MaintenanceRecord {
+  readonly pk: string;
+  readonly window?: string;
+  readonly startsAt?: string;
+  readonly endsAt?: string;
+  /** `ALARM#...` keys of the alarms the occurrence muted. */
+  readonly alarms?: Set<string>;
+  /** Those the window's end has dealt with (ticket opened, recovered, or still covered by another window). */
+  readonly released?: Set<string>;
+  readonly endedAt?: string;
 }
 
 export interface CoolDown {
@@ -155,6 +198,7 @@ export function changeKey(changeId: string): string {
 }
 
 export const COOL_DOWN_KEY = 'PIPELINE#jira-cool-down';
+export const HEARTBEAT_KEY = 'HEARTBEAT#alert-path';
 
 interface Update {
   set?: Record<string, unknown>;
@@ -176,7 +220,12 @@ const OLD_INCIDENT = [
   'closedAt',
   'lastError',
   'umbrellaWindow',
+  'opsItemId',
+  'pendingResolveChangeId',
+  'pendingResolveStateAtMs',
+  'pendingResolveDueAt',
 ];
+const PENDING_RESOLVE = ['pendingResolveChangeId', 'pendingResolveStateAtMs', 'pendingResolveDueAt'];
 
 export class IncidentStore {
   constructor(
@@ -236,7 +285,16 @@ export class IncidentStore {
     now: number,
   ): Promise<void> {
     await this.update(changeKey(changeId), {
-      set: { status: 'DONE', outcome: result.outcome, issueKey: result.issueKey, emailSent, updatedAt: iso(now) },
+      set: {
+        status: 'DONE',
+        outcome: result.outcome,
+        issueKey: result.issueKey,
+        emailSent,
+        maintenanceWindow: result.maintenance?.window,
+        mutedUntil: result.maintenance?.until,
+        resolveDueAt: result.resolveDueAt,
+        updatedAt: iso(now),
+      },
       remove: ['leaseUntil'],
     });
   }
@@ -297,8 +355,14 @@ export class IncidentStore {
     });
   }
 
-  async getIncident(change: AlarmStateChange): Promise<IncidentRecord | undefined> {
+  async getIncident(
+    change: Pick<AlarmStateChange, 'accountId' | 'region' | 'alarmName'>,
+  ): Promise<IncidentRecord | undefined> {
     return this.get<IncidentRecord>(incidentKey(change));
+  }
+
+  async getIncidentByKey(pk: string): Promise<IncidentRecord | undefined> {
+    return this.get<IncidentRecord>(pk);
   }
 
   /**
@@ -480,7 +544,7 @@ export class IncidentStore {
   }
 
   /** The open incident's issue was deleted or moved: released, with why. False when it was not open with it. */
-  async markLost(change: AlarmStateChange, issueKey: string, reason: string, now: number): Promise<boolean> {
+  async markLost(change: ChangeRef, issueKey: string, reason: string, now: number): Promise<boolean> {
     const old = await this.update(incidentKey(change), {
       set: {
         status: 'LOST',
@@ -491,7 +555,7 @@ export class IncidentStore {
         updatedAt: iso(now),
         expiresAt: incidentExpiry(now),
       },
-      remove: ['issueKey'],
+      remove: ['issueKey', ...PENDING_RESOLVE],
       condition: '#status = :open AND #issueKey = :issueKey',
       values: { open: 'OPEN', issueKey },
     });
@@ -501,28 +565,220 @@ export class IncidentStore {
   /**
    * Closes the open incident for an OK newer than the newest handled ALARM (the next ALARM claims anew).
    * False when it is not open with that issue, or an ALARM at or after this OK's time was handled.
+   * `afterGrace`: the delayed resolve of this OK, only while this OK's resolve is still the pending one.
    */
-  async closeIncident(change: AlarmStateChange, issueKey: string, now: number): Promise<boolean> {
+  async closeIncident(
+    change: ChangeRef,
+    issueKey: string,
+    now: number,
+    opts: { afterGrace?: boolean; opsItemId?: string } = {},
+  ): Promise<boolean> {
     const old = await this.update(incidentKey(change), {
       set: {
         status: 'CLOSED',
         closedAt: iso(now),
         closedByChangeId: change.changeId,
         closedIssueKey: issueKey,
+        closedAfterGraceAt: opts.afterGrace ? iso(now) : undefined,
+        closedOpsItemId: opts.opsItemId,
         updatedAt: iso(now),
         expiresAt: incidentExpiry(now),
       },
-      remove: ['closedIssueLost'],
+      remove: ['closedIssueLost', 'graceResolvedChangeId', ...PENDING_RESOLVE],
       condition:
         '#status = :open AND #issueKey = :issueKey AND ' +
-        '(attribute_not_exists(#lastAlarmStateAtMs) OR #lastAlarmStateAtMs < :stateAtMs)',
+        '(attribute_not_exists(#lastAlarmStateAtMs) OR #lastAlarmStateAtMs < :stateAtMs)' +
+        (opts.afterGrace ? ' AND #pendingResolveChangeId = :changeId' : ''),
+      values: {
+        open: 'OPEN',
+        issueKey,
+        stateAtMs: change.stateAtMs,
+        ...(opts.afterGrace ? { changeId: change.changeId } : {}),
+      },
+    });
+    return old !== false;
+  }
+
+  /**
+   * An OK newer than the newest handled ALARM starts the resolve grace period of the open incident: the resolve is
+   * due at `dueAtMs` unless a newer ALARM is handled first. Idempotent (a retry writes the same); a pending resolve
+   * of a newer OK is kept. False when the incident is not open with that issue, or an ALARM at or after this OK's
+   * time was handled.
+   */
+  async markPendingResolve(change: ChangeRef, issueKey: string, dueAtMs: number, now: number): Promise<boolean> {
+    const old = await this.update(incidentKey(change), {
+      set: {
+        pendingResolveChangeId: change.changeId,
+        pendingResolveStateAtMs: change.stateAtMs,
+        pendingResolveDueAt: iso(dueAtMs),
+        updatedAt: iso(now),
+        expiresAt: incidentExpiry(now),
+      },
+      condition:
+        '#status = :open AND #issueKey = :issueKey AND ' +
+        '(attribute_not_exists(#lastAlarmStateAtMs) OR #lastAlarmStateAtMs < :stateAtMs) AND ' +
+        '(attribute_not_exists(#pendingResolveStateAtMs) OR #pendingResolveStateAtMs <= :stateAtMs)',
       values: { open: 'OPEN', issueKey, stateAtMs: change.stateAtMs },
     });
     return old !== false;
   }
 
+  /** A newer ALARM came within the grace period (a flap): the pending resolve of that OK is cancelled. */
+  async cancelPendingResolve(change: ChangeRef, pendingChangeId: string, now: number): Promise<boolean> {
+    const old = await this.update(incidentKey(change), {
+      set: { flappedAt: iso(now), flappedByChangeId: change.changeId, updatedAt: iso(now) },
+      remove: PENDING_RESOLVE,
+      condition: '#pendingResolveChangeId = :pending AND #pendingResolveStateAtMs < :stateAtMs',
+      values: { pending: pendingChangeId, stateAtMs: change.stateAtMs },
+    });
+    return old !== false;
+  }
+
+  /** The delayed resolve of OK `changeId` finished its JIRA work: a redelivery of its message does nothing. */
+  async noteGraceResolved(change: ChangeRef, now: number): Promise<void> {
+    await this.update(incidentKey(change), {
+      set: { graceResolvedChangeId: change.changeId, updatedAt: iso(now) },
+      condition: '#closedByChangeId = :changeId',
+      values: { changeId: change.changeId },
+    });
+  }
+
+  /**
+   * Records the incident's OpsItem. Returns the item before (undefined when new), or false when the incident is no
+   * longer the one `openedByChangeId` opened (an OK closed it meanwhile: the caller resolves the OpsItem).
+   */
+  async setOpsItem(
+    change: Pick<AlarmStateChange, 'accountId' | 'region' | 'alarmName'>,
+    openedByChangeId: string,
+    opsItemId: string,
+    now: number,
+  ): Promise<IncidentRecord | undefined | false> {
+    return this.update<IncidentRecord>(incidentKey(change), {
+      set: { opsItemId, updatedAt: iso(now) },
+      condition: '#status = :open AND #openedByChangeId = :opened',
+      values: { open: 'OPEN', opened: openedByChangeId },
+    });
+  }
+
+  /** Records the storm window's umbrella OpsItem; the item before. */
+  async setUmbrellaOpsItem(
+    key: string,
+    opsItemId: string,
+    now: number,
+  ): Promise<StormWindowRecord | undefined | false> {
+    return this.update<StormWindowRecord>(key, {
+      set: { umbrellaOpsItemId: opsItemId, updatedAt: iso(now) },
+      condition: 'attribute_exists(#pk)',
+    });
+  }
+
+  // --- Maintenance windows ---
+
+  /**
+   * A maintenance window muted this ALARM: it becomes the alarm's held ALARM (the one whose ticket opens when the
+   * window ends), unless a newer one is held already.
+   */
+  async holdAlarm(change: AlarmStateChange, maintenanceKey: string, now: number): Promise<boolean> {
+    const old = await this.update(incidentKey(change), {
+      set: {
+        heldAlarm: { ...change },
+        heldAlarmStateAtMs: change.stateAtMs,
+        heldBy: maintenanceKey,
+        heldAt: iso(now),
+        updatedAt: iso(now),
+        expiresAt: incidentExpiry(now),
+      },
+      condition: 'attribute_not_exists(#heldAlarmStateAtMs) OR #heldAlarmStateAtMs <= :stateAtMs',
+      values: { stateAtMs: change.stateAtMs },
+    });
+    return old !== false;
+  }
+
+  /** Moves a held ALARM to another window's occurrence (it still covers the alarm when this one ends). */
+  async moveHeldAlarm(alarmKey: string, fromKey: string, toKey: string, now: number): Promise<boolean> {
+    const old = await this.update(alarmKey, {
+      set: { heldBy: toKey, updatedAt: iso(now) },
+      condition: '#heldBy = :from',
+      values: { from: fromKey },
+    });
+    return old !== false;
+  }
+
+  /** Remembers a muted alarm on the window occurrence's item. */
+  async rememberMuted(
+    key: string,
+    occurrence: { window: string; startMs: number; endMs: number },
+    alarmKey: string,
+    now: number,
+  ): Promise<void> {
+    await this.update(key, {
+      set: {
+        kind: 'maintenance-window',
+        window: occurrence.window,
+        startsAt: iso(occurrence.startMs),
+        endsAt: iso(occurrence.endMs),
+        updatedAt: iso(now),
+        expiresAt: incidentExpiry(occurrence.endMs),
+      },
+      add: { alarms: new Set([alarmKey]) },
+    });
+  }
+
+  async getMaintenance(key: string): Promise<MaintenanceRecord | undefined> {
+    return this.get<MaintenanceRecord>(key);
+  }
+
+  /** The window's end dealt with these alarms: a redelivered end event skips them. */
+  async noteReleased(key: string, alarmKeys: readonly string[], endedAt: string, now: number): Promise<void> {
+    await this.update(key, {
+      set: { endedAt, updatedAt: iso(now) },
+      add: alarmKeys.length ? { released: new Set(alarmKeys) } : undefined,
+    });
+  }
+
+  // --- Alert-path heartbeat ---
+
+  /** The heartbeat started: proves the table takes writes. */
+  async beginHeartbeat(eventId: string, scheduledAt: string | undefined, now: number): Promise<void> {
+    await this.update(HEARTBEAT_KEY, {
+      set: {
+        kind: 'heartbeat',
+        lastAttemptAt: iso(now),
+        lastAttemptEventId: eventId,
+        lastAttemptScheduledAt: scheduledAt,
+        updatedAt: iso(now),
+      },
+      add: { attempts: 1 },
+    });
+  }
+
+  async recordHeartbeat(
+    outcome: { ok: true } | { ok: false; step: string; reason: string },
+    eventId: string,
+    now: number,
+  ): Promise<void> {
+    await this.update(HEARTBEAT_KEY, {
+      set: outcome.ok
+        ? { status: 'OK', lastSuccessAt: iso(now), lastSuccessEventId: eventId, updatedAt: iso(now) }
+        : {
+            status: 'FAILED',
+            lastFailureAt: iso(now),
+            lastFailureEventId: eventId,
+            lastFailureStep: outcome.step,
+            lastFailureReason: outcome.reason.slice(0, 1000),
+            updatedAt: iso(now),
+          },
+    });
+  }
+
   /** Closes an incident whose issue was lost, for an OK newer than the newest handled ALARM. */
-  async closeLost(change: AlarmStateChange, lostIssueKey: string, reason: string, now: number): Promise<boolean> {
+  async closeLost(
+    change: ChangeRef,
+    lostIssueKey: string,
+    reason: string,
+    now: number,
+    opsItemId?: string,
+  ): Promise<boolean> {
     const old = await this.update(incidentKey(change), {
       set: {
         status: 'CLOSED',
@@ -530,10 +786,11 @@ export class IncidentStore {
         closedByChangeId: change.changeId,
         closedIssueKey: lostIssueKey,
         closedIssueLost: reason.slice(0, 1000),
+        closedOpsItemId: opsItemId,
         updatedAt: iso(now),
         expiresAt: incidentExpiry(now),
       },
-      remove: ['lostIssueKey', 'lostReason'],
+      remove: ['lostIssueKey', 'lostReason', 'closedAfterGraceAt', 'graceResolvedChangeId', ...PENDING_RESOLVE],
       condition:
         '#status = :lost AND #lostIssueKey = :issueKey AND ' +
         '(attribute_not_exists(#lastAlarmStateAtMs) OR #lastAlarmStateAtMs < :stateAtMs)',
@@ -543,7 +800,7 @@ export class IncidentStore {
   }
 
   /** Notes that the issue an OK closed turned out to be deleted or moved. */
-  async noteClosedIssueLost(change: AlarmStateChange, reason: string, now: number): Promise<void> {
+  async noteClosedIssueLost(change: ChangeRef, reason: string, now: number): Promise<void> {
     await this.update(incidentKey(change), {
       set: { closedIssueLost: reason.slice(0, 1000), updatedAt: iso(now) },
       condition: '#closedByChangeId = :changeId',

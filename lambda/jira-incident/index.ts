@@ -4,31 +4,46 @@
  *
  * Inputs: SQS batches of the incident buffer and the digest queue (the deployed path; `{ batchItemFailures }`),
  * and direct invocations: an EventBridge event or a Lambda alarm action (one ChangeResult, or an `ignored`
- * result) and an SNS event (`{ results: ChangeResult[] }`, one per record). A direct invocation throws after
+ * result), an SNS event (`{ results: ChangeResult[] }`, one per record), and the product's own events (the
+ * heartbeat, a delayed resolve, the end of a maintenance window: their result). A direct invocation throws after
  * the email when JIRA or the email failed, so Lambda's async retry and on-failure destination take over.
  */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse } from 'aws-lambda';
 import { systemClock, type Clock } from './clock';
 import { loadConfig, type Config } from './config';
 import { BatchError, InvalidEventError, errorMessage } from './errors';
-import { parseEvent } from './events';
+import { parseEvent, type ProductEvent } from './events';
+import { runHeartbeat, type HeartbeatResult } from './heartbeat';
 import { IncidentStore } from './incident-store';
 import { JiraClient } from './jira-client';
 import { CredentialsCache } from './jira-credentials';
 import { logger } from './logger';
+import { endMaintenance, type MaintenanceEndResult } from './maintenance-end';
 import { Notifier } from './notifier';
+import { OpsCenter } from './opscenter';
 import { clearChangeKeys, handleChange, type ChangeResult } from './processor';
 import { isSqsEvent, Queues } from './queues';
-import { handleSqsBatch, type BatchDeps } from './sqs-batch';
+import { resolveAfterGrace, type GraceResult } from './resolve';
+import { handleSqsBatch, RECORD_RESERVE_MS, type BatchDeps } from './sqs-batch';
+import { refreshUmbrellaSummary } from './storm';
 import { JiraThrottle } from './throttle';
+import { Tracer } from './tracing';
 
 export type { ChangeResult, Outcome } from './processor';
-export type HandlerResult = ChangeResult | { readonly results: ChangeResult[] } | SQSBatchResponse;
+export type HandlerResult =
+  | ChangeResult
+  | { readonly results: ChangeResult[] }
+  | SQSBatchResponse
+  | HeartbeatResult
+  | GraceResult
+  | MaintenanceEndResult;
 
 /** Kept free after the JIRA work for the email and the DynamoDB bookkeeping. */
 const SAFETY_MARGIN_MS = 1_500;
@@ -42,11 +57,17 @@ let deps: BatchDeps | undefined;
 function dependencies(): BatchDeps {
   if (deps) return deps;
   const config: Config = loadConfig(process.env);
+  // X-Ray subsegments for every JIRA request and AWS call (POWERTOOLS_TRACE_ENABLED, active tracing; tracing.ts).
+  const tracer = Tracer.fromEnvironment(process.env);
   // SDK v3 clients read AWS_ENDPOINT_URL (and AWS_ENDPOINT_URL_<SERVICE>) themselves.
-  const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  const dynamo = DynamoDBDocumentClient.from(tracer.instrument(new DynamoDBClient({}), 'DynamoDB'), {
     marshallOptions: { removeUndefinedValues: true },
   });
-  const credentials = new CredentialsCache(new SecretsManagerClient({}), config.jiraSecretArn, clock);
+  const credentials = new CredentialsCache(
+    tracer.instrument(new SecretsManagerClient({}), 'SecretsManager'),
+    config.jiraSecretArn,
+    clock,
+  );
   const store = new IncidentStore(dynamo, config.incidentTableName);
   const throttle = new JiraThrottle(store, clock);
   deps = {
@@ -55,8 +76,20 @@ function dependencies(): BatchDeps {
     store,
     throttle,
     // Queue URLs are built from ARNs: send them to the client's endpoint, not to the URL's host.
-    queues: new Queues(new SQSClient({ useQueueUrlAsEndpoint: false }), config.digestQueueUrl),
-    notifier: new Notifier(new SNSClient({}), config.alertTopicArn, config.jiraBaseUrl, config.accountNames),
+    queues: new Queues(
+      tracer.instrument(new SQSClient({ useQueueUrlAsEndpoint: false }), 'SQS'),
+      config.digestQueueUrl,
+    ),
+    notifier: new Notifier(
+      tracer.instrument(new SNSClient({}), 'SNS'),
+      config.alertTopicArn,
+      config.jiraBaseUrl,
+      config.accountNames,
+    ),
+    cloudwatch: tracer.instrument(new CloudWatchClient({}), 'CloudWatch'),
+    opsCenter: config.opsCenterEnabled
+      ? new OpsCenter(tracer.instrument(new SSMClient({}), 'SSM'), process.env.AWS_REGION)
+      : undefined,
     jira: new JiraClient({
       baseUrl: config.jiraBaseUrl,
       credentials: () => credentials.get(),
@@ -66,6 +99,7 @@ function dependencies(): BatchDeps {
       maxAttempts: config.maxAttempts,
       clock,
       throttle,
+      ...(tracer.enabled ? { fetch: tracer.fetch() } : {}),
     }),
   };
   return deps;
@@ -103,6 +137,8 @@ export const handler = async (event: unknown, context: Context): Promise<Handler
     case 'ignored':
       logger.info('Event ignored', { reason: parsed.reason });
       return { outcome: 'ignored', reason: parsed.reason };
+    case 'product':
+      return handleProductEvent(parsed.event, d, deadline);
     case 'change':
       return handleChange(parsed.change, d, deadline);
     case 'sns': {
@@ -136,6 +172,29 @@ export const handler = async (event: unknown, context: Context): Promise<Handler
     }
   }
 };
+
+/** A product event invoked directly (e.g. a redrive to the function): as in a batch, but a failure throws. */
+async function handleProductEvent(
+  event: ProductEvent,
+  d: BatchDeps,
+  deadline: number,
+): Promise<HeartbeatResult | GraceResult | MaintenanceEndResult> {
+  switch (event.kind) {
+    case 'heartbeat':
+      return runHeartbeat(event, d, deadline);
+    case 'resolve-due': {
+      const result = await resolveAfterGrace(event, d, deadline);
+      if (result.umbrella) await refreshUmbrellaSummary(result.umbrella, d, deadline);
+      logger.info('Delayed resolve handled', { ...result, alarmName: event.alarmName, changeId: event.changeId });
+      return result;
+    }
+    case 'maintenance-ended': {
+      const result = await endMaintenance(event, d, deadline, RECORD_RESERVE_MS);
+      for (const u of result.umbrellas) await refreshUmbrellaSummary(u, d, deadline);
+      return result;
+    }
+  }
+}
 
 /** Test hook: forget configuration, clients and caches; optionally use a fake clock. */
 export function resetForTests(options: { clock?: Clock } = {}): void {

@@ -160,6 +160,8 @@ export interface JiraClientOptions {
     beforeRequest(what: string, deadline: number): Promise<void>;
     rateLimited(delayMs: number, reason: string): Promise<number>;
   };
+  /** The HTTP client (the traced fetch when X-Ray is on). @default the global fetch, looked up per request */
+  readonly fetch?: typeof fetch;
 }
 
 interface Attempt {
@@ -223,6 +225,24 @@ export class JiraClient {
     return {
       key: isRecord(out) && typeof out.key === 'string' ? out.key : issueKey,
       projectKey: typeof project.key === 'string' ? project.key : undefined,
+    };
+  }
+
+  /** The user the token belongs to (GET /rest/api/3/myself, getCurrentUser): proves the token works. */
+  async getMyself(deadline: number): Promise<{ accountId?: string; active?: boolean }> {
+    const out = await this.request('GET', '/rest/api/3/myself', undefined, deadline);
+    return {
+      accountId: isRecord(out) && typeof out.accountId === 'string' ? out.accountId : undefined,
+      active: isRecord(out) && typeof out.active === 'boolean' ? out.active : undefined,
+    };
+  }
+
+  /** The project (GET /rest/api/3/project/{projectIdOrKey}, getProject): proves the bot still sees it. */
+  async getProject(projectKey: string, deadline: number): Promise<{ key?: string; id?: string }> {
+    const out = await this.request('GET', `/rest/api/3/project/${encodeURIComponent(projectKey)}`, undefined, deadline);
+    return {
+      key: isRecord(out) && typeof out.key === 'string' ? out.key : undefined,
+      id: isRecord(out) && typeof out.id === 'string' ? out.id : undefined,
     };
   }
 
@@ -345,7 +365,7 @@ export class JiraClient {
     let response: Response;
     let text: string;
     try {
-      response = await fetch(`${this.options.baseUrl}${path}`, {
+      response = await (this.options.fetch ?? globalThis.fetch)(`${this.options.baseUrl}${path}`, {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),

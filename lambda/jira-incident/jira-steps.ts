@@ -2,7 +2,7 @@
  * JIRA steps shared by the per-alarm incident lifecycle (processor.ts) and the alarm-storm umbrella (storm.ts):
  * comment (telling a deleted or moved issue from a failure), release a claim, apply a transition.
  */
-import { stateChangeComment, stormComment } from './adf';
+import { stateChangeComment, stormComment, type AdfDoc } from './adf';
 import type { Clock } from './clock';
 import type { Config } from './config';
 import { JiraApiError, JiraRateLimitedError, errorMessage } from './errors';
@@ -11,6 +11,8 @@ import type { IncidentRecord, IncidentStore, JiraResult } from './incident-store
 import type { JiraClient } from './jira-client';
 import { logger } from './logger';
 import type { Notifier } from './notifier';
+import type { OpsCenter } from './opscenter';
+import type { Queues } from './queues';
 
 export interface ProcessorDeps {
   readonly config: Config;
@@ -18,6 +20,10 @@ export interface ProcessorDeps {
   readonly jira: JiraClient;
   readonly notifier: Notifier;
   readonly clock: Clock;
+  /** SQS: the digest, dead letters and the delayed resolve messages to the buffer. */
+  readonly queues: Queues;
+  /** Systems Manager OpsCenter, when OPSCENTER_ENABLED. */
+  readonly opsCenter?: OpsCenter;
 }
 
 /** Minimum lease of a claim: a holder that has not finished after this is presumed crashed. */
@@ -85,9 +91,19 @@ export async function commentOrLost(
   note: string | undefined,
   onUmbrella = false,
 ): Promise<string | undefined> {
+  return commentDocOrLost(issueKey, commentBody(change, deps, note, onUmbrella), deps, deadline);
+}
+
+/** `commentOrLost` with a prepared comment document. */
+export async function commentDocOrLost(
+  issueKey: string,
+  body: AdfDoc,
+  deps: ProcessorDeps,
+  deadline: number,
+): Promise<string | undefined> {
   logger.appendKeys({ ticketKey: issueKey });
   try {
-    await deps.jira.addComment(issueKey, { body: commentBody(change, deps, note, onUmbrella) }, deadline);
+    await deps.jira.addComment(issueKey, { body }, deadline);
     return undefined;
   } catch (err) {
     const lost = await lostIssue(err, issueKey, deps, deadline);

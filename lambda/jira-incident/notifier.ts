@@ -1,4 +1,4 @@
-import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { ListSubscriptionsByTopicCommand, PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { ALARM_TYPE_LABEL, alarmConsoleUrl, type AlarmStateChange } from './events';
 import { accountLabel, asciiSingleLine, multiLine, singleLine } from './text';
 import { awsCall } from './errors';
@@ -16,12 +16,19 @@ export type TicketReport =
       readonly storm?: boolean;
     }
   | { readonly kind: 'none'; readonly note: string }
+  /** A maintenance window muted this critical ALARM: no ticket now. */
+  | { readonly kind: 'muted'; readonly window: string; readonly until: string }
   | { readonly kind: 'failed'; readonly error: string };
 
 export interface Email {
   readonly subject: string;
   readonly message: string;
+  /** SNS message attributes (String), e.g. `kind` = `heartbeat`, which the email subscriptions filter out. */
+  readonly attributes?: Readonly<Record<string, string>>;
 }
+
+/** Message attribute `kind` of the heartbeat publish (lib/hub/alert-topic.ts HEARTBEAT_MESSAGE_KIND). */
+export const HEARTBEAT_MESSAGE_KIND = 'heartbeat';
 
 export function browseUrl(jiraBaseUrl: string, issueKey: string): string {
   return `${jiraBaseUrl}/browse/${encodeURIComponent(issueKey)}`;
@@ -36,9 +43,11 @@ export function buildEmail(
   const storm = 'storm' in ticket && ticket.storm === true;
   const state = change.suppressedBy
     ? `${change.newState}, actions suppressed`
-    : storm
-      ? `${change.newState} STORM`
-      : change.newState;
+    : ticket.kind === 'muted'
+      ? `${change.newState}, muted`
+      : storm
+        ? `${change.newState} STORM`
+        : change.newState;
   const tail = 'issueKey' in ticket ? ` ${ticket.issueKey}` : ticket.kind === 'failed' ? ' - JIRA FAILED' : '';
   const prefix = asciiSingleLine(`[${state}]`, 40);
   const where = accountName ? `${singleLine(accountName, 30)} ${change.accountId}` : change.accountId;
@@ -99,6 +108,11 @@ function ticketLines(change: AlarmStateChange, ticket: TicketReport, jiraBaseUrl
     }
     case 'none':
       return [`JIRA ticket:  none (${singleLine(ticket.note, 500)})`];
+    case 'muted':
+      return [
+        `JIRA ticket:  none: muted by maintenance window ${ticket.window} until ${ticket.until}`,
+        '              If the alarm is still in ALARM when the window ends, its ticket opens then.',
+      ];
     case 'failed': {
       const what = change.newState === 'ALARM' ? 'could not be created or updated' : 'could not be updated';
       return [
@@ -121,10 +135,43 @@ export class Notifier {
     await this.send(buildEmail(change, ticket, this.jiraBaseUrl, this.accountNames[change.accountId]));
   }
 
-  /** Publishes a prepared email (a digest part). */
+  /** Publishes a prepared email (a digest part, a heartbeat). */
   async send(email: Email): Promise<void> {
+    const attributes = Object.entries(email.attributes ?? {});
     await awsCall(`SNS Publish to ${this.topicArn}`, () =>
-      this.client.send(new PublishCommand({ TopicArn: this.topicArn, Subject: email.subject, Message: email.message })),
+      this.client.send(
+        new PublishCommand({
+          TopicArn: this.topicArn,
+          Subject: email.subject,
+          Message: email.message,
+          MessageAttributes: attributes.length
+            ? Object.fromEntries(attributes.map(([k, v]) => [k, { DataType: 'String', StringValue: v }]))
+            : undefined,
+        }),
+      ),
     );
+  }
+
+  /**
+   * How many of the topic's subscriptions are confirmed, of how many. An unconfirmed one lists its SubscriptionArn as
+   * `PendingConfirmation` (SNS API reference, ListSubscriptionsByTopic; Subscription.SubscriptionArn), a deleted one
+   * as `Deleted`: only real ARNs count.
+   */
+  async subscriptions(): Promise<{ confirmed: number; total: number }> {
+    let confirmed = 0;
+    let total = 0;
+    let next: string | undefined;
+    for (let page = 0; page < 50; page++) {
+      const out = await awsCall(`SNS ListSubscriptionsByTopic on ${this.topicArn}`, () =>
+        this.client.send(new ListSubscriptionsByTopicCommand({ TopicArn: this.topicArn, NextToken: next })),
+      );
+      for (const sub of out.Subscriptions ?? []) {
+        total++;
+        if (sub.SubscriptionArn?.startsWith('arn:')) confirmed++;
+      }
+      next = out.NextToken;
+      if (!next) break;
+    }
+    return { confirmed, total };
   }
 }

@@ -6,7 +6,6 @@ import type { AlarmState, AlarmStateChange } from './events';
 import { STATE_TIME_ATTRIBUTE, type IncidentRecord, type IncidentStore, type JiraResult } from './incident-store';
 import { buildClaimSearchBody, buildCreateIssueBody } from './jira-client';
 import {
-  applyTransition,
   CLAIM_LEASE_MS,
   CLAIM_POLL_MS,
   CLAIM_WAIT_MS,
@@ -20,8 +19,11 @@ import {
   type ProcessorDeps,
 } from './jira-steps';
 import { logger } from './logger';
+import { muteAlarm, mutingOccurrence } from './maintenance';
 import type { TicketReport } from './notifier';
-import { joinStorm, resolveUmbrella, takeIssueSlot, umbrellaRecovered } from './storm';
+import { openAlarmOpsItem, openStormOpsItem } from './opscenter';
+import { flapNote, resolve } from './resolve';
+import { joinStorm, takeIssueSlot } from './storm';
 
 export { CLAIM_LEASE_MS, CLAIM_POLL_MS, CLAIM_WAIT_MS, type ProcessorDeps } from './jira-steps';
 
@@ -33,6 +35,8 @@ export type Outcome =
   | 'suppressed'
   | 'duplicate'
   | 'ignored'
+  /** A critical ALARM a maintenance window muted: emailed, no ticket (it opens when the window ends). */
+  | 'muted'
   /** Email-only state change that went out in a digest email. */
   | 'digested';
 
@@ -174,7 +178,7 @@ export async function processChange(
     logger.info('Reusing the JIRA result of an earlier attempt', { ...earlier.jira });
   } else {
     try {
-      const jira = await runJira(change, deps, deadline);
+      const jira = await withOpsItem(change, await runJira(change, deps, deadline), deps, deadline);
       step = { ok: true, jira };
       // Comments are recorded nowhere else: keep the result now, so a crash before the end does not repeat them
       // (a hand-over to the digest, the next write, records it too).
@@ -346,16 +350,47 @@ function needsJira(
 }
 
 function ticketReport(jira: JiraResult): TicketReport {
+  if (jira.outcome === 'muted' && jira.maintenance) {
+    return { kind: 'muted', window: jira.maintenance.window, until: jira.maintenance.until };
+  }
   if (jira.issueKey && (jira.outcome === 'created' || jira.outcome === 'commented' || jira.outcome === 'resolved')) {
     return { kind: jira.outcome, issueKey: jira.issueKey, note: jira.reason, storm: jira.umbrellaCreated };
   }
   return { kind: 'none', note: jira.reason ?? 'no JIRA ticket for this state change' };
 }
 
+/**
+ * OpsCenter (OPSCENTER_ENABLED): the incident this change opened gets its OpsItem (an umbrella issue: the storm's).
+ * Best effort: its note joins the result's reason, a failure never fails the change.
+ */
+export async function withOpsItem(
+  change: AlarmStateChange,
+  jira: JiraResult,
+  deps: ProcessorDeps,
+  deadline: number,
+): Promise<JiraResult> {
+  if (!deps.opsCenter || !jira.issueKey) return jira;
+  let outcome;
+  if (jira.umbrellaCreated && jira.umbrella) {
+    outcome = await openStormOpsItem(change, jira.umbrella, jira.issueKey, deps, deadline);
+  } else if (jira.openedIncident && !jira.umbrella) {
+    outcome = await openAlarmOpsItem(change, jira.issueKey, change.changeId, deps, deadline);
+  }
+  if (!outcome) return jira;
+  return {
+    ...jira,
+    opsItemId: outcome.opsItemId,
+    reason: [jira.reason, outcome.note].filter(Boolean).join('; '),
+  };
+}
+
 async function runJira(change: AlarmStateChange, deps: ProcessorDeps, deadline: number): Promise<JiraResult> {
   switch (change.newState) {
-    case 'ALARM':
+    case 'ALARM': {
+      const occurrence = mutingOccurrence(change, deps);
+      if (occurrence) return muteAlarm(change, occurrence, deps);
       return openOrComment(change, deps, deadline);
+    }
     case 'OK':
       return resolve(change, deps, deadline);
     case 'INSUFFICIENT_DATA':
@@ -377,7 +412,12 @@ function outOfOrderNote(change: AlarmStateChange, record: IncidentRecord | undef
   return `this ${change.newState} (state changed at ${change.timestamp}) is older than the ${newest.state} of ${iso(newest.at)} that is already on the issue`;
 }
 
-async function openOrComment(change: AlarmStateChange, deps: ProcessorDeps, deadline: number): Promise<JiraResult> {
+/** A critical ALARM: claim and create the alarm's issue (or the storm's), or comment on the open one. */
+export async function openOrComment(
+  change: AlarmStateChange,
+  deps: ProcessorDeps,
+  deadline: number,
+): Promise<JiraResult> {
   const { store, clock } = deps;
   // First record this ALARM's time, so an OK deciding at the same moment sees it (and does not close).
   const observed = await store.observeState(change, clock.now());
@@ -398,10 +438,13 @@ async function openOrComment(change: AlarmStateChange, deps: ProcessorDeps, dead
       if (current.openedByChangeId === change.changeId) {
         return umbrella
           ? { outcome: 'commented', issueKey, reason: 'added to the alarm storm issue by an earlier attempt', umbrella }
-          : { outcome: 'created', issueKey, reason: 'issue recorded by an earlier attempt' };
+          : { outcome: 'created', issueKey, reason: 'issue recorded by an earlier attempt', openedIncident: true };
       }
-      const lost = await commentOrLost(change, issueKey, deps, deadline, note, umbrella !== undefined);
-      if (!lost) return { outcome: 'commented', issueKey, reason: note, umbrella };
+      // An ALARM within the resolve grace period after an OK: a flap, the issue stays open (resolve.ts).
+      const flap = await flapNote(change, current, deps);
+      const text = [note, flap].filter(Boolean).join(' ') || undefined;
+      const lost = await commentOrLost(change, issueKey, deps, deadline, text, umbrella !== undefined);
+      if (!lost) return { outcome: 'commented', issueKey, reason: text, umbrella };
       await store.markLost(change, issueKey, lost, clock.now());
       current = await store.getIncident(change);
       continue; // the alarm is in ALARM and its issue is gone: open a new one
@@ -521,169 +564,15 @@ async function createUnderClaim(
   if (replaces) logger.info('Opened a new issue for an incident whose issue was lost', { replaces: replaces.issueKey });
   if (adopted && previous?.claimChangeId !== change.changeId) {
     const reason = 'adopted the issue of an interrupted earlier attempt';
-    return comment(change, issueKey, deps, deadline, reason);
+    return { ...(await comment(change, issueKey, deps, deadline, reason)), openedIncident: true };
   }
   const reasons = [adopted ? 'adopted the issue of an interrupted earlier attempt' : undefined, replacedNote];
-  return { outcome: 'created', issueKey, reason: reasons.filter(Boolean).join('; ') || undefined };
-}
-
-async function resolve(change: AlarmStateChange, deps: ProcessorDeps, deadline: number): Promise<JiraResult> {
-  const { store, clock } = deps;
-  // First record this OK's time, so an ALARM older than it never opens an issue, even when nothing is open now.
-  const observed = await store.observeState(change, clock.now());
-  let current = observed.record;
-  if (current?.closedByChangeId === change.changeId && current.closedIssueKey) {
-    // An earlier attempt of this OK closed the incident but did not finish (or report) its JIRA work.
-    if (current.closedIssueLost) return { outcome: 'notified', reason: current.closedIssueLost };
-    return resolveIssue(change, current.closedIssueKey, deps, deadline, current.umbrellaWindow, false);
-  }
-  const waitUntil = Math.min(clock.now() + CLAIM_WAIT_MS, deadline);
-  for (let round = 0; round < MAX_ROUNDS; round++) {
-    if (liveClaim(current, clock.now())) {
-      if (clock.now() + CLAIM_POLL_MS > waitUntil) {
-        throw new IncidentBusyError(
-          `alarm returned to OK while its issue is still being created (claim of state change ${current?.claimChangeId}); retrying later`,
-        );
-      }
-      await clock.sleep(CLAIM_POLL_MS);
-      current = await store.getIncident(change);
-      continue;
-    }
-    const alarmAt = current?.lastAlarmStateAtMs;
-    // Equal times: ALARM wins (see README), so an OK must be strictly newer than the newest handled ALARM.
-    const stale = alarmAt !== undefined && alarmAt >= change.stateAtMs;
-    const older = `this OK (state changed at ${change.timestamp}) is ${alarmAt === change.stateAtMs ? 'as old as' : 'older than'} the ALARM of ${iso(alarmAt)}`;
-    if (current?.status === 'OPEN' && current.issueKey) {
-      const issueKey = current.issueKey;
-      if (stale) {
-        const reason = `${older} that is already on the issue: the incident stays open`;
-        logger.info('Stale OK: older than the newest handled ALARM', { reason });
-        const umbrella = current.umbrellaWindow;
-        const lost = await commentOrLost(change, issueKey, deps, deadline, reason, umbrella !== undefined);
-        if (!lost) return { outcome: 'commented', issueKey, reason, umbrella };
-        await store.markLost(change, issueKey, lost, clock.now());
-        current = await store.getIncident(change);
-        continue;
-      }
-      // Decide first (conditional on no newer ALARM), then tell JIRA: a racing newer ALARM either sees the
-      // incident closed and opens a new issue, or has recorded its time and this close fails.
-      if (await store.closeIncident(change, issueKey, clock.now()))
-        return resolveIssue(change, issueKey, deps, deadline, current.umbrellaWindow, true);
-      current = await store.getIncident(change);
-      continue;
-    }
-    if (current?.status === 'LOST' && current.lostIssueKey) {
-      const lostKey = current.lostIssueKey;
-      if (stale) {
-        return {
-          outcome: 'notified',
-          reason: `${older} that was already handled; ${lostKey} was deleted or moved: the next ALARM opens a new issue`,
-        };
-      }
-      const reason = `${lostKey} was deleted or moved (${current.lostReason ?? 'unknown'}): nothing to resolve; the incident is closed`;
-      if (await store.closeLost(change, lostKey, reason, clock.now())) return { outcome: 'notified', reason };
-      current = await store.getIncident(change);
-      continue;
-    }
-    const orphaned = current?.status === 'RELEASED' || current?.status === 'CLAIMED';
-    if (!stale && orphaned && current?.claimTokens?.size) {
-      const result = await resolveOrphans(change, deps, deadline);
-      if (result) return result;
-      current = await store.getIncident(change);
-      continue;
-    }
-    return { outcome: 'notified', reason: 'no open JIRA issue for this alarm', noIncident: true };
-  }
-  throw new IncidentBusyError('the incident record kept changing while this OK was handled; retrying later');
-}
-
-/**
- * An OK after creates whose outcome was unknown: their issue may exist without being recorded, and would stay
- * open while the alarm is OK. Claim the leftovers, search their labels (their lease covered the search lag),
- * and resolve what is found. Undefined when another invocation got there first.
- */
-async function resolveOrphans(
-  change: AlarmStateChange,
-  deps: ProcessorDeps,
-  deadline: number,
-): Promise<JiraResult | undefined> {
-  const { store, jira, clock, config } = deps;
-  const token = randomUUID();
-  const claim = await store.claimOrphans(change, token, clock.now(), claimLeaseMs(deps, deadline));
-  if (!claim.acquired) return undefined;
-  const tokens = [...(claim.previous?.claimTokens ?? [])].slice(0, 20);
-  let found: string | undefined;
-  try {
-    found = (await jira.searchIssueKeys(buildClaimSearchBody(config.jiraProjectKey, tokens), deadline))[0];
-  } catch (err) {
-    await release(change, token, err, deps);
-    throw err;
-  }
-  if (!(await store.settleOrphans(change, token, new Set(tokens), found, clock.now()))) {
-    throw new IncidentBusyError('the claim on unfinished creates was taken over while searching; retrying later');
-  }
-  if (!found) {
-    return {
-      outcome: 'notified',
-      reason: 'no open JIRA issue for this alarm (no issue of an unanswered create carries its claim label)',
-    };
-  }
-  logger.info('Found the issue of an unanswered create; resolving it', { issueKey: found });
-  const result = await resolveIssue(change, found, deps, deadline);
-  const note = 'resolved the issue of an unanswered create, found by its claim label';
-  return { ...result, reason: result.reason ? `${note}; ${result.reason}` : note };
-}
-
-/**
- * The JIRA work of an OK that closed the incident: comment, optional transition. On a storm's umbrella issue
- * the comment names the alarm and counts the recoveries, and only the last recovery (after the window) may
- * transition the umbrella. `firstClose`: this attempt closed the incident (a retry must not count again).
- */
-async function resolveIssue(
-  change: AlarmStateChange,
-  issueKey: string,
-  deps: ProcessorDeps,
-  deadline: number,
-  umbrella?: string,
-  firstClose = true,
-): Promise<JiraResult> {
-  if (umbrella) {
-    const recovery = firstClose ? await umbrellaRecovered(umbrella, deps) : undefined;
-    const lost = await commentOrLost(
-      change,
-      issueKey,
-      deps,
-      deadline,
-      recovery?.note ?? 'This alarm is OK again.',
-      true,
-    );
-    if (lost)
-      return {
-        outcome: 'notified',
-        reason: `${issueKey} was deleted or moved (${lost}): nothing to resolve; the incident is closed`,
-        umbrella,
-      };
-    const done =
-      recovery?.allRecovered && recovery.windowEnded ? await resolveUmbrella(issueKey, deps, deadline) : undefined;
-    return {
-      outcome: 'resolved',
-      issueKey,
-      reason: [recovery?.note, done].filter(Boolean).join('; ') || undefined,
-      umbrella,
-    };
-  }
-  const transition = deps.config.resolveTransition;
-  const note = `The alarm recovered${transition ? `; applying transition '${transition}'` : ''}. The next ALARM opens a new issue.`;
-  const lost = await commentOrLost(change, issueKey, deps, deadline, note);
-  if (lost) {
-    const reason = `${issueKey} was deleted or moved (${lost}): nothing to resolve; the incident is closed`;
-    await deps.store.noteClosedIssueLost(change, reason, deps.clock.now()).catch((err: unknown) => {
-      logger.warn('Could not note the lost issue', { error: err as Error });
-    });
-    return { outcome: 'notified', reason };
-  }
-  const transitionNote = transition ? await applyTransition(issueKey, transition, deps, deadline) : undefined;
-  return { outcome: 'resolved', issueKey, reason: transitionNote };
+  return {
+    outcome: 'created',
+    issueKey,
+    reason: reasons.filter(Boolean).join('; ') || undefined,
+    openedIncident: true,
+  };
 }
 
 async function commentIfOpen(change: AlarmStateChange, deps: ProcessorDeps, deadline: number): Promise<JiraResult> {

@@ -95,6 +95,22 @@ export class Queues {
     return failed;
   }
 
+  /**
+   * Sends a message to a queue that becomes visible after `delaySeconds` (a message timer: 0 to 900 seconds, SQS
+   * developer guide, "Amazon SQS message timers"). Throws when SQS does not take it.
+   */
+  async sendDelayed(queueUrl: string, body: unknown, delaySeconds: number): Promise<void> {
+    await awsCall(`SQS SendMessage to ${queueUrl}`, () =>
+      this.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queueUrl,
+          MessageBody: JSON.stringify(body),
+          DelaySeconds: Math.min(900, Math.max(0, Math.round(delaySeconds))),
+        }),
+      ),
+    );
+  }
+
   /** Sets when records come back (best effort: a failure leaves the queue's visibility timeout). */
   async changeVisibility(
     queueArn: string,

@@ -19,17 +19,19 @@ import { randomUUID } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { buildDigest, type DigestEntry } from './digest';
 import { InvalidEventError, JiraRateLimitedError, errorMessage } from './errors';
-import { parseEvent, type AlarmStateChange } from './events';
+import { parseEvent, type AlarmStateChange, type ProductEvent } from './events';
+import { runHeartbeat, type HeartbeatDeps } from './heartbeat';
 import type { ChangeRecord } from './incident-store';
 import { CLAIM_LEASE_MS, type ProcessorDeps } from './jira-steps';
 import { logger } from './logger';
+import { endMaintenance } from './maintenance-end';
 import { FIRST_EVALUATION_REASON, handleChange, isCritical, isFirstEvaluation } from './processor';
-import { queueNameOf, queueRole, receiveCount, type Queues } from './queues';
+import { queueNameOf, queueRole, receiveCount } from './queues';
+import { resolveAfterGrace } from './resolve';
 import { refreshUmbrellaSummary } from './storm';
 import type { JiraThrottle } from './throttle';
 
-export interface BatchDeps extends ProcessorDeps {
-  readonly queues: Queues;
+export interface BatchDeps extends HeartbeatDeps {
   readonly throttle: JiraThrottle;
 }
 
@@ -118,6 +120,75 @@ async function bufferBatch(records: readonly SQSRecord[], deps: BatchDeps, deadl
   // Set once a cool-down outlasts this invocation: the remaining critical records are deferred to it.
   let coolDownUntil: number | undefined;
   const reserve = Math.min(RECORD_RESERVE_MS, Math.max(0, deadline - clock.now()) / 2);
+
+  /** Before a record that calls JIRA: the JIRA cool-down and the time left. False: its fate is set, skip it. */
+  const readyForJira = async (record: SQSRecord): Promise<boolean> => {
+    if (coolDownUntil !== undefined) {
+      fates.set(record, { kind: 'defer', error: rateLimited(coolDownUntil) });
+      return false;
+    }
+    if (clock.now() + reserve > deadline) {
+      const error = new Error('not started: too little time left in this invocation');
+      fates.set(record, { kind: 'retry', error, seconds: 0 });
+      return false;
+    }
+    const until = await throttle.coolDownUntil();
+    if (until > clock.now()) {
+      if (until + reserve <= deadline) {
+        logger.info('Waiting for the JIRA cool-down', { waitMs: until - clock.now() });
+        await clock.sleep(until - clock.now());
+      } else {
+        coolDownUntil = until;
+        fates.set(record, { kind: 'defer', error: rateLimited(until) });
+        return false;
+      }
+    }
+    return true;
+  };
+  const failed = (record: SQSRecord, err: unknown) => {
+    if (err instanceof JiraRateLimitedError) {
+      fates.set(record, { kind: 'defer', error: err });
+      // A cool-down that ends in time (e.g. the request used up its attempts) is waited out by the next record.
+      if (err.untilMs + reserve > deadline) coolDownUntil = Math.max(coolDownUntil ?? 0, err.untilMs);
+    } else {
+      fates.set(record, { kind: 'retry', error: asError(err), seconds: retrySeconds(record, deps) });
+    }
+  };
+  /** The product's own events: the heartbeat, the delayed resolve of an OK, the end of a maintenance window. */
+  const product = async (record: SQSRecord, event: ProductEvent) => {
+    if (event.kind === 'heartbeat') {
+      if (clock.now() + reserve > deadline) {
+        fates.set(record, {
+          kind: 'retry',
+          error: new Error('heartbeat not started: too little time left'),
+          seconds: 0,
+        });
+        return;
+      }
+      // Never fails the record: a failed heartbeat shows as its missing metric (heartbeat.ts).
+      await runHeartbeat(event, deps, deadline);
+      return;
+    }
+    if (!(await readyForJira(record))) return;
+    try {
+      if (event.kind === 'resolve-due') {
+        const result = await resolveAfterGrace(event, deps, deadline);
+        logger.info('Delayed resolve handled', {
+          ...result,
+          alarmName: event.alarmName,
+          accountId: event.accountId,
+          changeId: event.changeId,
+        });
+        if (result.umbrella) umbrellas.add(result.umbrella);
+      } else {
+        const result = await endMaintenance(event, deps, deadline, reserve);
+        for (const u of result.umbrellas) umbrellas.add(u);
+      }
+    } catch (err) {
+      failed(record, err);
+    }
+  };
+
   for (const record of records) {
     let parsed: ReturnType<typeof parseEvent>;
     try {
@@ -129,6 +200,10 @@ async function bufferBatch(records: readonly SQSRecord[], deps: BatchDeps, deadl
     }
     if (parsed.kind === 'ignored') {
       logger.info('Event ignored', { reason: parsed.reason, messageId: record.messageId });
+      continue;
+    }
+    if (parsed.kind === 'product') {
+      await product(record, parsed.event);
       continue;
     }
     // One EventBridge or alarm-action event per record; an SNS notification (not expected here) as today.
@@ -149,28 +224,7 @@ async function bufferBatch(records: readonly SQSRecord[], deps: BatchDeps, deadl
         forward.push({ id: record.messageId, body: record.body });
         continue;
       }
-      if (isCritical(change, config)) {
-        if (coolDownUntil !== undefined) {
-          fates.set(record, { kind: 'defer', error: rateLimited(coolDownUntil) });
-          continue;
-        }
-        if (clock.now() + reserve > deadline) {
-          const error = new Error('not started: too little time left in this invocation');
-          fates.set(record, { kind: 'retry', error, seconds: 0 });
-          continue;
-        }
-        const until = await throttle.coolDownUntil();
-        if (until > clock.now()) {
-          if (until + reserve <= deadline) {
-            logger.info('Waiting for the JIRA cool-down', { waitMs: until - clock.now() });
-            await clock.sleep(until - clock.now());
-          } else {
-            coolDownUntil = until;
-            fates.set(record, { kind: 'defer', error: rateLimited(until) });
-            continue;
-          }
-        }
-      }
+      if (isCritical(change, config) && !(await readyForJira(record))) continue;
       try {
         const result = await handleChange(change, deps, deadline, { mode: 'queued', digest });
         if (result.inProgressElsewhere) {
@@ -181,13 +235,7 @@ async function bufferBatch(records: readonly SQSRecord[], deps: BatchDeps, deadl
         if (result.emailVia === 'digest') forward.push({ id: record.messageId, body: record.body });
         if (result.umbrella) umbrellas.add(result.umbrella);
       } catch (err) {
-        if (err instanceof JiraRateLimitedError) {
-          fates.set(record, { kind: 'defer', error: err });
-          // A cool-down that ends in time (e.g. the request used up its attempts) is waited out by the next record.
-          if (err.untilMs + reserve > deadline) coolDownUntil = Math.max(coolDownUntil ?? 0, err.untilMs);
-        } else {
-          fates.set(record, { kind: 'retry', error: asError(err), seconds: retrySeconds(record, deps) });
-        }
+        failed(record, err);
       }
     }
   }
@@ -231,6 +279,8 @@ async function digestBatch(records: readonly SQSRecord[], deps: BatchDeps, deadl
     try {
       const parsed = parseBody(record);
       if (parsed.kind === 'ignored') logger.info('Event ignored', { reason: parsed.reason });
+      else if (parsed.kind === 'product')
+        logger.info('Product event in the digest queue ignored', { kind: parsed.event.kind });
       else if (parsed.kind === 'change') items.push({ record, change: parsed.change });
       else
         for (const r of parsed.records) {

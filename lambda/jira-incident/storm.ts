@@ -36,6 +36,7 @@ import {
   type ProcessorDeps,
 } from './jira-steps';
 import { logger } from './logger';
+import { resolveOpsItem } from './opscenter';
 
 export interface StormWindow {
   /** `STORM#<window start ISO>`: the window's item in the incident table. */
@@ -278,10 +279,24 @@ export async function umbrellaRecovered(
   return { note, allRecovered, windowEnded };
 }
 
-/** The umbrella's resolve transition, once every alarm on it recovered after its window ended. */
-export async function resolveUmbrella(issueKey: string, deps: ProcessorDeps, deadline: number): Promise<string> {
+/**
+ * The umbrella's resolve transition, once every alarm on it recovered after its window ended (and its OpsItem, when
+ * OpsCenter is on).
+ */
+export async function resolveUmbrella(
+  issueKey: string,
+  deps: ProcessorDeps,
+  deadline: number,
+  windowKey?: string,
+): Promise<string> {
   const transition = deps.config.resolveTransition;
-  if (!transition) return 'every alarm of the storm has recovered';
+  let opsNote = '';
+  if (deps.opsCenter && windowKey) {
+    const w = await deps.store.getStormWindow(windowKey).catch(() => undefined);
+    opsNote = await resolveOpsItem(w?.umbrellaOpsItemId, deps);
+  }
+  const ops = opsNote ? `; ${opsNote}` : '';
+  if (!transition) return `every alarm of the storm has recovered${ops}`;
   const note = await applyTransition(issueKey, transition, deps, deadline);
-  return `every alarm of the storm has recovered; ${note}`;
+  return `every alarm of the storm has recovered; ${note}${ops}`;
 }

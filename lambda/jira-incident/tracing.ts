@@ -191,7 +191,7 @@ export class Tracer {
   }
 
   /** `fetch` that records each request as a `remote` subsegment named after the host (JIRA). */
-  fetch(base: typeof fetch = fetch): typeof fetch {
+  fetch(base: typeof fetch = (input, init) => globalThis.fetch(input, init)): typeof fetch {
     if (!this.enabled) return base;
     return (input, init) => {
       const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);

@@ -181,14 +181,17 @@ export class IncidentPipeline extends Construct {
           : []),
         ...(config.opsCenter.enabled
           ? [
+              // Resolving: UpdateOpsItem on the account's OpsItems (ids are assigned at creation).
               new iam.PolicyStatement({
-                sid: 'OpsItems',
-                actions: ['ssm:CreateOpsItem', 'ssm:UpdateOpsItem', 'ssm:GetOpsItem'],
+                sid: 'ResolveOpsItems',
+                actions: ['ssm:UpdateOpsItem'],
                 resources: [Stack.of(this).formatArn({ service: 'ssm', resource: 'opsitem', resourceName: '*' })],
               }),
+              // Creating: the OpsItem does not exist yet, so there is no ARN to name (AWS's own OpsCenter setup
+              // policies grant it on "*"; Systems Manager user guide, "Set up OpsCenter").
               new iam.PolicyStatement({
-                sid: 'FindOpsItems',
-                actions: ['ssm:DescribeOpsItems'],
+                sid: 'CreateOpsItems',
+                actions: ['ssm:CreateOpsItem'],
                 resources: ['*'],
               }),
             ]
@@ -223,13 +226,13 @@ export class IncidentPipeline extends Construct {
       Validations.of(handlerRole.policy).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
-          'cloudwatch:PutMetricData (scoped by the cloudwatch:namespace condition), xray:PutTraceSegments/PutTelemetryRecords and ssm:DescribeOpsItems support no resource-level permissions (Service Authorization Reference).',
+          'cloudwatch:PutMetricData (scoped by the cloudwatch:namespace condition), xray:PutTraceSegments/PutTelemetryRecords and ssm:CreateOpsItem (when OpsCenter is on) support no resource-level permissions (Service Authorization Reference).',
       });
     } else {
       Validations.of(handlerRole.policy).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
-          'cloudwatch:PutMetricData supports no resource-level permissions (Service Authorization Reference); the cloudwatch:namespace condition scopes it to the pipeline namespace.',
+          'cloudwatch:PutMetricData and ssm:CreateOpsItem (when OpsCenter is on) support no resource-level permissions (Service Authorization Reference); the cloudwatch:namespace condition scopes PutMetricData to the pipeline namespace.',
       });
     }
     if (config.opsCenter.enabled) {

@@ -192,6 +192,23 @@ export function classify(m: Message, intake: 'buffer' | 'function'): Classified 
     const result = parseEvent(event);
     if (result.kind === 'ignored')
       return { shape, ...blank, failure, skip: `the handler ignores it: ${result.reason}` };
+    if (result.kind === 'product') {
+      const ev = result.event;
+      if (ev.kind === 'heartbeat') {
+        return {
+          shape,
+          ...blank,
+          alarm: ev.alarmName,
+          failure,
+          skip: 'an alert-path heartbeat: the next scheduled one proves the path again; nothing to redrive',
+        };
+      }
+      const described =
+        ev.kind === 'resolve-due'
+          ? { alarm: ev.alarmName, account: ev.accountId, state: 'OK (delayed resolve)', stateTime: ev.stateAt }
+          : { alarm: `maintenance window ${ev.window}`, account: '-', state: 'window ended', stateTime: ev.endedAt };
+      return { shape, event, body, ...described, failure };
+    }
     changes =
       result.kind === 'change' ? [result.change] : result.records.flatMap((r) => ('change' in r ? [r.change] : []));
     if (changes.length === 0)

@@ -58,8 +58,9 @@ export const IAM_RESOURCE_TYPES: Record<string, ResourceTypes> = {
   // X-Ray (list_awsx-ray.html): PutTraceSegments and PutTelemetryRecords take no resource.
   'xray:PutTraceSegments': '*',
   'xray:PutTelemetryRecords': '*',
-  // Systems Manager (list_awssystemsmanager.html): OpsItem actions take `opsitem`; DescribeOpsItems none.
-  'ssm:CreateOpsItem': { arn: /:ssm:[^:]*:[^:]*:opsitem\//, cfnTypes: [] },
+  // Systems Manager (list_awssystemsmanager.html): UpdateOpsItem/GetOpsItem take `opsitem`; CreateOpsItem names no
+  // existing OpsItem (granted on "*" as in the OpsCenter setup policies of the Systems Manager user guide).
+  'ssm:CreateOpsItem': '*',
   'ssm:UpdateOpsItem': { arn: /:ssm:[^:]*:[^:]*:opsitem\//, cfnTypes: [] },
   'ssm:GetOpsItem': { arn: /:ssm:[^:]*:[^:]*:opsitem\//, cfnTypes: [] },
   'ssm:DescribeOpsItems': '*',

@@ -232,7 +232,8 @@ describeWithMoto(
               id: 'mw-1',
               source: 'observability.hub',
               'detail-type': 'Maintenance Window Ended',
-              detail: {},
+              // A window in which nothing was muted: done, with a log line.
+              detail: { window: 'db-upgrade', endedAt: new Date().toISOString() },
             },
           },
         ];
@@ -366,8 +367,10 @@ describeWithMoto(
         ).length;
         expect(listed).toBe(count((i) => i.emailSent === 'digest'));
         expect(dlq.map((d) => d.responsePayload.errorType)).toEqual(['InvalidEventError', 'InvalidEventError']);
-        expect(world.logs.has(/"reason":"source 'observability.hub' is not aws.cloudwatch"/)).toBe(true);
-        expect(world.logs.has(/"reason":"detail-type 'Maintenance Window Ended' is not handled"/)).toBe(true);
+        expect(
+          world.logs.has(/"reason":"a state change from observability.hub that is not a heartbeat is not handled"/),
+        ).toBe(true);
+        expect(world.logs.has(/"message":"Maintenance window ended".*"window":"db-upgrade".*"held":0/)).toBe(true);
         // Both deliveries of the duplicated ALARMs were seen, and handled once.
         const twice = [...changeIds].filter(([, p]) => p.twice).map(([id]) => byPk.get(`CHANGE#${id}`)!);
         expect(twice).toHaveLength(20);

@@ -111,7 +111,8 @@ describe('fake JIRA server', () => {
     expect((await call('POST', '/rest/api/3/search', { jql: 'project = OPS' })).status).toBe(410);
     expect((await call('GET', '/rest/api/3/search?jql=project%3DOPS')).status).toBe(410);
     expect((await call('GET', '/rest/api/3/nonsense')).status).toBe(404);
-    expect((await call('GET', '/rest/api/3/myself')).status).toBe(404);
+    // A real operation the handler does not use (only the preflight's fake serves it).
+    expect((await call('GET', '/rest/api/3/serverInfo')).status).toBe(404);
     expect(jira.violations.map((v) => v.problems[0])).toEqual([
       expect.stringMatching(/deprecated search/),
       expect.stringMatching(/deprecated search/),

@@ -26,7 +26,32 @@ describe('loadConfig', () => {
       digestQueueUrl: undefined,
       accountNames: {},
       retryBaseSeconds: 15,
+      bufferQueueUrl: undefined,
+      resolveGraceSeconds: 0,
+      opsCenterEnabled: false,
+      maintenanceWindows: [],
+      pipelineMetricNamespace: 'Observability/Pipeline',
     });
+  });
+
+  test('reads the issue-10 variables the stack sets', () => {
+    const config = loadConfig(
+      env({
+        BUFFER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/999999999999/sqs-incident-buffer-test',
+        RESOLVE_GRACE_SECONDS: '600',
+        OPSCENTER_ENABLED: 'true',
+        MAINTENANCE_WINDOWS: '[]',
+        PIPELINE_METRIC_NAMESPACE: 'Observability/Pipeline',
+      }),
+    );
+    expect(config).toMatchObject({
+      bufferQueueUrl: 'https://sqs.us-east-1.amazonaws.com/999999999999/sqs-incident-buffer-test',
+      resolveGraceSeconds: 600,
+      opsCenterEnabled: true,
+      maintenanceWindows: [],
+      pipelineMetricNamespace: 'Observability/Pipeline',
+    });
+    expect(loadConfig(env({ OPSCENTER_ENABLED: 'false' })).opsCenterEnabled).toBe(false);
   });
 
   test('reads the queue and storm variables the stack sets', () => {
@@ -54,6 +79,14 @@ describe('loadConfig', () => {
     ['DIGEST_QUEUE_URL', 'sqs-incident-digest-dev', /DIGEST_QUEUE_URL must be an SQS queue URL/],
     ['ACCOUNT_NAMES', '{"12345": "short"}', /ACCOUNT_NAMES must map 12-digit account ids to names \(entry '12345'/],
     ['ACCOUNT_NAMES', '["a"]', /ACCOUNT_NAMES must be a JSON object/],
+    ['OPSCENTER_ENABLED', 'yes', /OPSCENTER_ENABLED must be 'true' or 'false', got 'yes'/],
+    [
+      'PIPELINE_METRIC_NAMESPACE',
+      'AWS/Lambda',
+      /PIPELINE_METRIC_NAMESPACE must be a CloudWatch namespace \(not AWS\/...\)/,
+    ],
+    ['RESOLVE_GRACE_SECONDS', '-1', /RESOLVE_GRACE_SECONDS must be a whole number between 0 and 900/],
+    ['MAINTENANCE_WINDOWS', '[{}]', /MAINTENANCE_WINDOWS entry 0 name must be 2-32 lowercase letters/],
   ])('a bad %s names the variable and the expectation', (name, value, message) => {
     expect(() => loadConfig(env({ [name]: value }))).toThrow(message);
   });

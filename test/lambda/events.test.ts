@@ -380,3 +380,63 @@ describe('hostile but valid content', () => {
     expect(snsChange && alarmConsoleUrl(snsChange)).toBeUndefined();
   });
 });
+
+describe("the product's own events (source observability.hub)", () => {
+  const product = (detailType: string, detail: unknown, id = 'p-1') => ({
+    version: '0',
+    id,
+    source: 'observability.hub',
+    'detail-type': detailType,
+    detail,
+  });
+
+  test('the heartbeat is lenient: whatever else the schedule sent, it is a heartbeat', () => {
+    expect(
+      parseEvent(
+        product('CloudWatch Alarm State Change', { heartbeat: true, state: { timestamp: '2024-05-14T10:00:00Z' } }),
+      ),
+    ).toEqual({
+      kind: 'product',
+      event: { kind: 'heartbeat', eventId: 'p-1', alarmName: 'heartbeat', scheduledAt: '2024-05-14T10:00:00Z' },
+    });
+    expect(parseEvent(product('CloudWatch Alarm State Change', { heartbeat: 'yes' }))).toEqual({
+      kind: 'ignored',
+      reason: 'a state change from observability.hub that is not a heartbeat is not handled',
+    });
+  });
+
+  test('a maintenance window end, with its time normalised', () => {
+    expect(
+      parseEvent(product('Maintenance Window Ended', { window: 'db-upgrade', endedAt: '2024-05-14T11:00:00Z' })),
+    ).toEqual({
+      kind: 'product',
+      event: {
+        kind: 'maintenance-ended',
+        eventId: 'p-1',
+        window: 'db-upgrade',
+        endedAt: '2024-05-14T11:00:00.000Z',
+        endedAtMs: Date.parse('2024-05-14T11:00:00Z'),
+      },
+    });
+    expect(() => parseEvent(product('Maintenance Window Ended', { window: 'db-upgrade', endedAt: 'soon' }))).toThrow(
+      /Invalid Maintenance Window Ended event: detail.endedAt: expected an ISO 8601 timestamp/,
+    );
+  });
+
+  test('a broken delayed resolve is rejected with the field path (it goes to the DLQ with the reason)', () => {
+    expect(() => parseEvent(product('Incident Resolve Due', { accountId: '1', changeId: 'x' }))).toThrow(
+      InvalidEventError,
+    );
+    expect(() => parseEvent(product('Incident Resolve Due', { accountId: '1' }))).toThrow(
+      /detail.accountId: expected a 12-digit/,
+    );
+  });
+
+  test('other product detail types are ignored with a reason; aws.cloudwatch events are unchanged', () => {
+    expect(parseEvent(product('Something', {}))).toEqual({
+      kind: 'ignored',
+      reason: "detail-type 'Something' of observability.hub is not handled",
+    });
+    expect(parseEvent(fixture(SINGLE)).kind).toBe('change');
+  });
+});

@@ -114,6 +114,20 @@ describe('every request body the client builds validates against the JIRA OpenAP
   });
 });
 
+describe("the alert-path heartbeat's reads are real, current operations (no body, no required query)", () => {
+  test.each([
+    ['/rest/api/3/myself', 'getCurrentUser'],
+    ['/rest/api/3/project/OPS', 'getProject'],
+  ])('GET %s (%s)', (path, operationId) => {
+    const op = spec.resolveOperation('GET', path);
+    expect(op).toMatchObject({ operationId, deprecated: false });
+    expect(spec.requestProblems('GET', path, undefined)).toEqual([]);
+    expect(spec.requestProblems('GET', path, { unexpected: true })).toEqual([
+      `spec: ${operationId} takes no request body`,
+    ]);
+  });
+});
+
 describe('JQL quoting', () => {
   test.each([
     ['plain', '"plain"'],

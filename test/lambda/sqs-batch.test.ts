@@ -143,16 +143,17 @@ describe('buffer batches', () => {
     expect(h.emails()).toHaveLength(2);
   });
 
-  test("the product's own events (heartbeat, maintenance window ended) are ignored with a reason, never failing", async () => {
-    const heartbeat = { ...crit(1), source: 'observability.hub' };
+  test("the product's own events: a non-heartbeat state change is ignored with a reason, a window end with nothing held is done", async () => {
+    const notHeartbeat = { ...crit(1), source: 'observability.hub' };
     const ended = {
       version: '0',
       id: 'e-1',
       source: 'observability.hub',
       'detail-type': 'Maintenance Window Ended',
-      detail: {},
+      detail: { window: 'db-upgrade', endedAt: '2024-05-14T09:00:00Z' },
     };
-    const result = await h.invoke(sqsEvent('buffer', [heartbeat, ended]));
+    const unknown = { ...ended, 'detail-type': 'Something Else' };
+    const result = await h.invoke(sqsEvent('buffer', [notHeartbeat, ended, unknown]));
 
     expect(failures(result)).toEqual([]);
     expect(
@@ -161,10 +162,36 @@ describe('buffer batches', () => {
         .filter((r) => r.message === 'Event ignored')
         .map((r) => r.reason),
     ).toEqual([
-      "source 'observability.hub' is not aws.cloudwatch",
-      "detail-type 'Maintenance Window Ended' is not handled",
+      'a state change from observability.hub that is not a heartbeat is not handled',
+      "detail-type 'Something Else' of observability.hub is not handled",
     ]);
+    expect(h.logRecords().find((r) => r.message === 'Maintenance window ended')).toMatchObject({
+      window: 'db-upgrade',
+      held: 0,
+      opened: 0,
+    });
     expect(h.emails()).toEqual([]);
+    expect(h.jira.requests).toEqual([]);
+  });
+
+  test('a broken Maintenance Window Ended event goes to the DLQ with the reason', async () => {
+    const broken = {
+      version: '0',
+      id: 'e-2',
+      source: 'observability.hub',
+      'detail-type': 'Maintenance Window Ended',
+      detail: {},
+    };
+    const result = await h.invoke(sqsEvent('buffer', [broken]));
+    expect(failures(result)).toEqual([]);
+    expect(h.deadLetters()).toEqual([
+      expect.objectContaining({
+        responsePayload: expect.objectContaining({
+          errorType: 'InvalidEventError',
+          errorMessage: expect.stringContaining('detail.window'),
+        }),
+      }),
+    ]);
   });
 
   test('a malformed record goes to the DLQ at once, with the reason, in the shape dlq:redrive reads', async () => {

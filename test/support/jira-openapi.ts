@@ -5,8 +5,9 @@
  *
  * Two sources of the spec, the same rules on both:
  *  - `JiraOpenApi.subset()`: jira-openapi-subset.json beside this file, the operations the handler sends
- *    a request body to (createIssue, addComment, doTransition, editIssue, searchAndReconsileIssuesUsingJqlPost: their
- *    operationId, deprecated flag, parameters and requestBody) and the closure of their schemas. It is
+ *    a request body to (createIssue, addComment, doTransition, editIssue, searchAndReconsileIssuesUsingJqlPost) and
+ *    the heartbeat's reads (getCurrentUser, getProject): their operationId, deprecated flag, parameters and
+ *    requestBody, and the closure of their schemas. It is
  *    committed, so the unit tests run in a clone without ../shared. test/lambda/jira-openapi.test.ts
  *    checks it is equal to the full spec for those operations whenever the full spec is present (CI
  *    always has it), so validating against it is validating against the full spec.

@@ -358,6 +358,44 @@ describe('classify: message shapes and what the handler would accept', () => {
     });
   });
 
+  test("the product's own events: a delayed resolve or a window end can be redriven, a heartbeat is left", () => {
+    const due = {
+      version: '0',
+      id: 'resolve-due-1',
+      source: 'observability.hub',
+      'detail-type': 'Incident Resolve Due',
+      detail: {
+        accountId: '123456789012',
+        region: 'us-east-1',
+        alarmName: 'ServerCpuTooHigh',
+        alarmArn: 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:ServerCpuTooHigh',
+        changeId: `sc-${'a'.repeat(40)}`,
+        stateAt: '2019-10-02T17:04:40.989Z',
+        stateAtMs: Date.parse('2019-10-02T17:04:40.989Z'),
+        issueKey: 'OPS-1',
+        dueAt: '2019-10-02T17:14:40.989Z',
+        graceSeconds: 600,
+      },
+    };
+    expect(classify(raw(JSON.stringify(due)), 'buffer')).toMatchObject({
+      shape: 'buffer redrive',
+      alarm: 'ServerCpuTooHigh',
+      state: 'OK (delayed resolve)',
+    });
+    expect(classify(raw(JSON.stringify(due)), 'buffer').skip).toBeUndefined();
+    const ended = {
+      ...due,
+      'detail-type': 'Maintenance Window Ended',
+      detail: { window: 'db', endedAt: '2024-05-14T11:00:00Z' },
+    };
+    expect(classify(onFailure(ended), 'function')).toMatchObject({
+      alarm: 'maintenance window db',
+      state: 'window ended',
+    });
+    const heartbeat = { ...due, 'detail-type': 'CloudWatch Alarm State Change', detail: { heartbeat: true } };
+    expect(classify(raw(JSON.stringify(heartbeat)), 'buffer').skip).toMatch(/an alert-path heartbeat/);
+  });
+
   test('SNS notifications with several records list every alarm', () => {
     const c = classify(onFailure(fixture('sns-event-cloudwatch-alarm-two-records.derived.json')), 'function');
     expect(c.skip).toBeUndefined();

@@ -3,13 +3,12 @@
  * handler's integration tests.
  *
  * - Implements what the handler uses: createIssue, addComment, getTransitions, doTransition,
- *   GET|POST /rest/api/3/search/jql, and getIssue; anything else is a 404 and a recorded violation.
- *   The deprecated /rest/api/3/search answers 410 (as Atlassian does for removed APIs) and is a
- *   violation.
- * - With `preflight: true`, also what the operator preflight (`npm run jira:check`) reads:
- *   serverInfo (anonymous, as on JIRA Cloud), myself, getProject and the create metadata (issue
- *   types, fields), all from `projects`. Off by default, so the handler's tests still catch a call
- *   the handler does not need.
+ *   GET|POST /rest/api/3/search/jql, getIssue, and the alert-path heartbeat's myself and getProject;
+ *   anything else is a 404 and a recorded violation. The deprecated /rest/api/3/search answers 410 (as
+ *   Atlassian does for removed APIs) and is a violation.
+ * - With `preflight: true`, also what the operator preflight (`npm run jira:check`) reads besides:
+ *   serverInfo (anonymous, as on JIRA Cloud) and the create metadata (issue types, fields), all from
+ *   `projects`. Off by default, so the handler's tests still catch a call the handler does not need.
  * - Checks Basic auth against the credentials (default: the test secret) and answers 401 otherwise.
  * - Validates every request against the full JIRA OpenAPI spec and JIRA's rules with the validator
  *   the unit tests' fake also uses (test/support/jira-openapi.ts); an invalid request gets a 400
@@ -506,11 +505,12 @@ export class FakeJira {
       editIssue: 'editIssue',
       searchForIssuesUsingJql: 'deprecatedSearch',
       searchForIssuesUsingJqlPost: 'deprecatedSearch',
+      // The alert-path heartbeat's reads (and the preflight's).
+      getCurrentUser: 'myself',
+      getProject: 'getProject',
       ...(this.preflight
         ? ({
             getServerInfo: 'serverInfo',
-            getCurrentUser: 'myself',
-            getProject: 'getProject',
             getCreateIssueMetaIssueTypes: 'createMetaIssueTypes',
             getCreateIssueMetaIssueTypeId: 'createMetaFields',
           } as const)

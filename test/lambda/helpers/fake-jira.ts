@@ -150,8 +150,10 @@ export class FakeJira {
 
   private async answer(req: RecordedRequest, url: URL, init?: RequestInit): Promise<Response> {
     const { body, headers } = req;
-    if (body !== undefined) {
-      for (const problem of JiraOpenApi.subset().requestProblems(req.method, req.path, body, url.searchParams)) {
+    // Requests with a body, and the reads the subset carries (the heartbeat's myself and project).
+    const spec = JiraOpenApi.subset();
+    if (body !== undefined || spec.resolveOperation(req.method, req.path)) {
+      for (const problem of spec.requestProblems(req.method, req.path, body, url.searchParams)) {
         this.specViolations.push(`${req.method} ${req.path}: ${problem}`);
       }
     }
@@ -165,8 +167,29 @@ export class FakeJira {
     return this.route(req);
   }
 
+  /** Projects the bot no longer sees (GET /rest/api/3/project/{key} answers 404): breaks the heartbeat. */
+  readonly hiddenProjects = new Set<string>();
+  /** What GET /rest/api/3/myself says of the token's user. */
+  userActive = true;
+
   private route(req: RecordedRequest): Response {
     const { method, path } = req;
+    if (method === 'GET' && path === '/rest/api/3/myself') {
+      return json(200, {
+        accountId: '5b10a2844c20165700ede21g',
+        accountType: 'atlassian',
+        active: this.userActive,
+        displayName: 'Incident Bot',
+      });
+    }
+    const project = /^\/rest\/api\/3\/project\/([^/]+)$/.exec(path);
+    if (method === 'GET' && project) {
+      const key = decodeURIComponent(project[1]);
+      if (key !== this.projectKey || this.hiddenProjects.has(key)) {
+        return json(404, { errorMessages: ['No project could be found with key or id.'], errors: {} });
+      }
+      return json(200, { id: '10000', key, name: 'Operations', projectTypeKey: 'software' });
+    }
     if (method === 'POST' && path === '/rest/api/3/issue') {
       const fields = structuredClone((req.body as { fields: FakeIssue['fields'] }).fields);
       const key = `${this.projectKey}-${this.next++}`;

@@ -1,15 +1,29 @@
 /** Shared set-up for handler tests: environment, AWS mocks, the fake JIRA and table, a fake clock, captured logs. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CloudWatchClient, PutMetricDataCommand, type PutMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { PublishCommand, SNSClient, type PublishCommandInput } from '@aws-sdk/client-sns';
+import {
+  ListSubscriptionsByTopicCommand,
+  PublishCommand,
+  SNSClient,
+  type PublishCommandInput,
+} from '@aws-sdk/client-sns';
 import {
   ChangeMessageVisibilityBatchCommand,
   GetQueueAttributesCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
   SQSClient,
+  type SendMessageCommandInput,
 } from '@aws-sdk/client-sqs';
+import {
+  CreateOpsItemCommand,
+  SSMClient,
+  UpdateOpsItemCommand,
+  type CreateOpsItemCommandInput,
+  type UpdateOpsItemCommandInput,
+} from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -65,6 +79,11 @@ const TUNING_KEYS = [
   'DIGEST_QUEUE_URL',
   'ACCOUNT_NAMES',
   'QUEUE_RETRY_BASE_SECONDS',
+  'BUFFER_QUEUE_URL',
+  'RESOLVE_GRACE_SECONDS',
+  'OPSCENTER_ENABLED',
+  'MAINTENANCE_WINDOWS',
+  'PIPELINE_METRIC_NAMESPACE',
 ] as const;
 const ENV_KEYS = [...Object.keys(BASE_ENV), ...TUNING_KEYS];
 
@@ -75,6 +94,8 @@ export const QUEUES = {
   dlq: 'arn:aws:sqs:us-east-1:999999999999:sqs-incident-dlq-test',
 };
 export const DIGEST_QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/999999999999/sqs-incident-digest-test';
+export const BUFFER_QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/999999999999/sqs-incident-buffer-test';
+const DLQ_URL = 'https://sqs.us-east-1.amazonaws.com/999999999999/sqs-incident-dlq-test';
 export const MAX_RECEIVES = 20;
 
 let messageSeq = 0;
@@ -136,6 +157,8 @@ export interface Harness {
   readonly secrets: ReturnType<typeof mockClient>;
   readonly dynamo: ReturnType<typeof mockClient>;
   readonly sqs: ReturnType<typeof mockClient>;
+  readonly cloudwatch: ReturnType<typeof mockClient>;
+  readonly ssm: ReturnType<typeof mockClient>;
   readonly logs: string[];
   invoke(event: unknown, remainingMs?: number): Promise<HandlerResult>;
   emails(): PublishCommandInput[];
@@ -145,6 +168,12 @@ export interface Harness {
   visibility(): Record<string, number>;
   /** Records put into the DLQ by the handler (parsed). */
   deadLetters(): Record<string, unknown>[];
+  /** Messages the handler sent to the buffer queue itself (delayed resolves), parsed, with their delay. */
+  delayed(): { body: Record<string, unknown>; delaySeconds?: number }[];
+  /** PutMetricData calls. */
+  metrics(): PutMetricDataCommandInput[];
+  /** OpsCenter calls. */
+  opsItems(): { created: CreateOpsItemCommandInput[]; updated: UpdateOpsItemCommandInput[] };
   logRecords(): Record<string, unknown>[];
   restore(): void;
 }
@@ -176,6 +205,22 @@ export function setUp(
   sqs.on(GetQueueAttributesCommand).resolves({
     Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: QUEUES.dlq, maxReceiveCount: MAX_RECEIVES }) },
   });
+  sns.on(ListSubscriptionsByTopicCommand).resolves({
+    Subscriptions: [
+      {
+        SubscriptionArn: 'arn:aws:sns:us-east-1:999999999999:sns-alerts-test:3f1c0a5e-1111-2222-3333-444455556666',
+        Protocol: 'email',
+        Endpoint: 'oncall@example.com',
+        TopicArn: 'arn:aws:sns:us-east-1:999999999999:sns-alerts-test',
+      },
+    ],
+  });
+  const cloudwatch = mockClient(CloudWatchClient);
+  cloudwatch.on(PutMetricDataCommand).resolves({});
+  const ssm = mockClient(SSMClient);
+  let opsItem = 0;
+  ssm.on(CreateOpsItemCommand).callsFake(async () => ({ OpsItemId: `oi-${String(++opsItem).padStart(12, '0')}` }));
+  ssm.on(UpdateOpsItemCommand).resolves({});
   const fetchSpy = jest.spyOn(globalThis, 'fetch').mockImplementation(jira.fetch);
   const logs: string[] = [];
   // Powertools writes INFO/WARN to stdout and ERROR to stderr.
@@ -197,6 +242,8 @@ export function setUp(
     secrets,
     dynamo,
     sqs,
+    cloudwatch,
+    ssm,
     logs,
     invoke: (event, remainingMs) => handler(event, lambdaContext(remainingMs)),
     emails: () => sns.commandCalls(PublishCommand).map((c) => c.args[0].input as PublishCommandInput),
@@ -217,7 +264,21 @@ export function setUp(
     deadLetters: () =>
       sqs
         .commandCalls(SendMessageCommand)
-        .map((c) => JSON.parse((c.args[0].input as { MessageBody: string }).MessageBody) as Record<string, unknown>),
+        .map((c) => c.args[0].input as SendMessageCommandInput)
+        .filter((i) => i.QueueUrl === DLQ_URL)
+        .map((i) => JSON.parse(i.MessageBody!) as Record<string, unknown>),
+    delayed: () =>
+      sqs
+        .commandCalls(SendMessageCommand)
+        .map((c) => c.args[0].input as SendMessageCommandInput)
+        .filter((i) => i.QueueUrl === BUFFER_QUEUE_URL)
+        .map((i) => ({ body: JSON.parse(i.MessageBody!) as Record<string, unknown>, delaySeconds: i.DelaySeconds })),
+    metrics: () =>
+      cloudwatch.commandCalls(PutMetricDataCommand).map((c) => c.args[0].input as PutMetricDataCommandInput),
+    opsItems: () => ({
+      created: ssm.commandCalls(CreateOpsItemCommand).map((c) => c.args[0].input as CreateOpsItemCommandInput),
+      updated: ssm.commandCalls(UpdateOpsItemCommand).map((c) => c.args[0].input as UpdateOpsItemCommandInput),
+    }),
     logRecords: () =>
       logs
         .join('')
@@ -231,6 +292,8 @@ export function setUp(
       secrets.restore();
       dynamo.restore();
       sqs.restore();
+      cloudwatch.restore();
+      ssm.restore();
       for (const k of ENV_KEYS) {
         if (saved[k] === undefined) delete process.env[k];
         else process.env[k] = saved[k];
