@@ -88,6 +88,10 @@ export async function benchHandler(iterations = 200): Promise<HandlerBench> {
     INCIDENT_TABLE_NAME: 'ddb-incidents-bench',
     JIRA_TICKET_ALARM_PATTERN: '^crit-',
     JIRA_SEARCH_LAG_MS: '0',
+    // Every ALARM here opens its own issue: the storm rule (at most 5 new issues per window) would turn all but the
+    // first five into umbrella comments and measure something else.
+    STORM_MAX_NEW_ISSUES: '1000',
+    STORM_WINDOW_SECONDS: '86400',
     POWERTOOLS_LOG_LEVEL: 'WARN',
     POWERTOOLS_TRACE_ENABLED: 'false',
     AWS_REGION: 'us-east-1',

@@ -10,12 +10,18 @@
  * DynamoDB UpdateItem takes ~25 ms and moto serialises requests; the incident table gets a moto of its own).
  */
 import { CreateTableCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { stateChangeId } from '../../lambda/jira-incident/events';
 import { FIRST_EVALUATION_REASON } from '../../lambda/jira-incident/processor';
 import { awsClients, REGION, tableItems, type AwsClients } from './support/aws';
-import { EventSourceMapping, LambdaFunction, settled } from './support/esm';
-import { alarmEvent, type AlarmState, type AlarmStateChangeEvent } from './support/events';
+import {
+  EventSourceMapping,
+  LambdaFunction,
+  pipelineQueues,
+  settled,
+  type PipelineQueues as Queues,
+} from './support/esm';
+import { alarmEvent, asAlarmAction, type AlarmState, type AlarmStateChangeEvent } from './support/events';
 import { faults } from './support/jira-server';
 import { describeWithMoto, startMoto, type Moto } from './support/moto';
 import { useWorld, type World } from './support/world';
@@ -45,29 +51,6 @@ async function separateTable(suffix: string): Promise<{ moto: Moto; clients: Aws
     }),
   );
   return { moto, clients, tableName };
-}
-
-interface Queues {
-  buffer: { url: string; arn: string };
-  digest: { url: string; arn: string };
-}
-
-/** The buffer and digest queues as the stack builds them (visibility, redrive to the DLQ after 20 receives). */
-async function pipelineQueues(c: AwsClients, w: World, digestWindowS: number): Promise<Queues> {
-  const make = async (purpose: string, visibility: number) => {
-    const out = await c.sqs.send(
-      new CreateQueueCommand({
-        QueueName: `sqs-incident-${purpose}-${w.resources.suffix}`,
-        Attributes: {
-          VisibilityTimeout: String(visibility),
-          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: w.resources.dlqArn, maxReceiveCount: 20 }),
-        },
-      }),
-    );
-    const a = await c.sqs.send(new GetQueueAttributesCommand({ QueueUrl: out.QueueUrl, AttributeNames: ['QueueArn'] }));
-    return { url: out.QueueUrl!, arn: a.Attributes!.QueueArn! };
-  };
-  return { buffer: await make('buffer', 360), digest: await make('digest', 360 + digestWindowS) };
 }
 
 /** The mappings of lib/hub/incident-pipeline.ts (digest window compressed). */
@@ -112,23 +95,6 @@ function stateChangeEvent(opts: {
   const e = alarmEvent({ alarmName: opts.alarmName, state: opts.state, account: opts.account, stateTime: opts.at });
   e.detail.previousState.value = opts.previous;
   return e;
-}
-
-/** The same state change as a CloudWatch Lambda alarm action delivers it (alarm-action puts it into the buffer). */
-function asAlarmAction(e: AlarmStateChangeEvent): Record<string, unknown> {
-  return {
-    source: 'aws.cloudwatch',
-    alarmArn: e.resources[0],
-    accountId: e.account,
-    time: e.detail.state.timestamp,
-    region: e.region,
-    alarmData: {
-      alarmName: e.detail.alarmName,
-      state: e.detail.state,
-      previousState: e.detail.previousState,
-      configuration: e.detail.configuration,
-    },
-  };
 }
 
 type Kind = 'critical-alarm' | 'critical-insufficient' | 'critical-ok' | 'email-only' | 'first-evaluation';
@@ -192,7 +158,7 @@ describeWithMoto(
       const world = w();
       const { jira, clients: c, mailbox } = world;
       jira.rateLimit = { requestsPerSecond: JIRA_REQUESTS_PER_SECOND, retryAfterSeconds: 1 };
-      const q = await pipelineQueues(c, world, DIGEST_WINDOW_MS / 1000);
+      const q = await pipelineQueues(c.sqs, world.resources, DIGEST_WINDOW_MS / 1000);
       const table = await separateTable(world.resources.suffix);
       try {
         const names = Object.fromEntries(Array.from({ length: ACCOUNTS }, (_, a) => [accountId(a), `payments-${a}`]));
@@ -412,7 +378,7 @@ describeWithMoto(
     test('a rate limit longer than the invocation defers the records to its end: they come back, none is lost or dead-lettered', async () => {
       const world = w();
       const { jira, clients: c, mailbox } = world;
-      const q = await pipelineQueues(c, world, 1);
+      const q = await pipelineQueues(c.sqs, world.resources, 1);
       world.configure({ DIGEST_QUEUE_URL: q.digest.url, QUEUE_RETRY_BASE_SECONDS: '1', STORM_MAX_NEW_ISSUES: '50' });
       // The first create is answered 429 with Retry-After 12 s, longer than the 10-second function can wait.
       jira.inject('createIssue', faults.rateLimited(12));
@@ -447,7 +413,7 @@ describeWithMoto(
     test('partial batch failures and lost responses: retried in later batches, one issue per alarm, each email once', async () => {
       const world = w();
       const { jira, clients: c, mailbox } = world;
-      const q = await pipelineQueues(c, world, 1);
+      const q = await pipelineQueues(c.sqs, world.resources, 1);
       world.configure({
         DIGEST_QUEUE_URL: q.digest.url,
         QUEUE_RETRY_BASE_SECONDS: '1',

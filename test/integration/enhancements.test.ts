@@ -18,13 +18,13 @@ import {
   SetSubscriptionAttributesCommand,
   UnsubscribeCommand,
 } from '@aws-sdk/client-sns';
-import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { HEARTBEAT_MESSAGE_KIND } from '../../lib/hub/alert-topic';
 import { ALARM_STATE_CHANGE } from '../../lib/hub/alert-path-heartbeat';
 import { HEARTBEAT_METRIC, PIPELINE_METRIC_NAMESPACE, PRODUCT_EVENT_SOURCE } from '../../lib/hub/incident-pipeline';
 import { MAINTENANCE_WINDOW_ENDED } from '../../lib/hub/maintenance-windows';
 import { REGION, type AwsClients } from './support/aws';
-import { EventSourceMapping, LambdaFunction, settled } from './support/esm';
+import { EventSourceMapping, LambdaFunction, pipelineQueues, settled } from './support/esm';
 import { alarmEvent } from './support/events';
 import { expectCleanJiraTraffic } from './support/expectations';
 import { describeWithMoto } from './support/moto';
@@ -44,21 +44,7 @@ interface Pipeline {
 /** The buffer and digest queues as the stack builds them, and their mappings (lib/hub/incident-pipeline.ts). */
 async function pipeline(w: World, env: Record<string, string | undefined> = {}): Promise<Pipeline> {
   const c: AwsClients = w.clients;
-  const make = async (purpose: string, visibility: number) => {
-    const out = await c.sqs.send(
-      new CreateQueueCommand({
-        QueueName: `sqs-incident-${purpose}-${w.resources.suffix}`,
-        Attributes: {
-          VisibilityTimeout: String(visibility),
-          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: w.resources.dlqArn, maxReceiveCount: 20 }),
-        },
-      }),
-    );
-    const a = await c.sqs.send(new GetQueueAttributesCommand({ QueueUrl: out.QueueUrl, AttributeNames: ['QueueArn'] }));
-    return { url: out.QueueUrl!, arn: a.Attributes!.QueueArn! };
-  };
-  const buffer = await make('buffer', 360);
-  const digest = await make('digest', 361);
+  const { buffer, digest } = await pipelineQueues(c.sqs, w.resources, 1);
   w.configure({ DIGEST_QUEUE_URL: digest.url, BUFFER_QUEUE_URL: buffer.url, QUEUE_RETRY_BASE_SECONDS: '1', ...env });
   const fn = new LambdaFunction(() => w.newContainer(), 20_000);
   const mappings = [

@@ -17,6 +17,7 @@
  *   reused when idle; a container whose invocation timed out is discarded, as Lambda does.
  */
 import {
+  CreateQueueCommand,
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
@@ -290,4 +291,34 @@ export async function settled(
     const empty = idle && (await Promise.all(queueUrls.map((u) => queueDepth(sqs, u)))).every((d) => d === 0);
     quietRounds = empty ? quietRounds + 1 : 0;
   }
+}
+
+export interface PipelineQueues {
+  buffer: { url: string; arn: string };
+  digest: { url: string; arn: string };
+}
+
+/**
+ * The buffer and digest queues as the stack builds them (lib/hub/incident-pipeline.ts): visibility 360 s (the
+ * digest's plus its batching window), redrive to the DLQ after 20 receives.
+ */
+export async function pipelineQueues(
+  sqs: SQSClient,
+  resources: { suffix: string; dlqArn: string },
+  digestWindowS: number,
+): Promise<PipelineQueues> {
+  const make = async (purpose: string, visibility: number) => {
+    const out = await sqs.send(
+      new CreateQueueCommand({
+        QueueName: `sqs-incident-${purpose}-${resources.suffix}`,
+        Attributes: {
+          VisibilityTimeout: String(visibility),
+          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: resources.dlqArn, maxReceiveCount: 20 }),
+        },
+      }),
+    );
+    const a = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: out.QueueUrl, AttributeNames: ['QueueArn'] }));
+    return { url: out.QueueUrl!, arn: a.Attributes!.QueueArn! };
+  };
+  return { buffer: await make('buffer', 360), digest: await make('digest', 360 + digestWindowS) };
 }

@@ -183,7 +183,11 @@ export function lambdaAlarmActionEvent(opts: {
   state: AlarmState;
   stateTime?: Date;
 }): Record<string, unknown> {
-  const e = alarmEvent(opts);
+  return asAlarmAction(alarmEvent(opts));
+}
+
+/** The same state change as a CloudWatch Lambda alarm action delivers it (lambda/alarm-action puts it in the buffer). */
+export function asAlarmAction(e: AlarmStateChangeEvent): Record<string, unknown> {
   return {
     source: 'aws.cloudwatch',
     alarmArn: e.resources[0],
