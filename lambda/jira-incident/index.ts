@@ -13,7 +13,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse } from 'aws-lambda';
 import { systemClock, type Clock } from './clock';
@@ -27,7 +26,7 @@ import { CredentialsCache } from './jira-credentials';
 import { logger } from './logger';
 import { endMaintenance, type MaintenanceEndResult } from './maintenance-end';
 import { Notifier } from './notifier';
-import { OpsCenter } from './opscenter';
+import { OpsCenter, ssmSdk } from './opscenter';
 import { clearChangeKeys, handleChange, type ChangeResult } from './processor';
 import { isSqsEvent, Queues } from './queues';
 import { resolveAfterGrace, type GraceResult } from './resolve';
@@ -88,7 +87,7 @@ function dependencies(): BatchDeps {
     ),
     cloudwatch: tracer.instrument(new CloudWatchClient({}), 'CloudWatch'),
     opsCenter: config.opsCenterEnabled
-      ? new OpsCenter(tracer.instrument(new SSMClient({}), 'SSM'), process.env.AWS_REGION)
+      ? new OpsCenter(tracer.instrument(new (ssmSdk().SSMClient)({}), 'SSM'), process.env.AWS_REGION)
       : undefined,
     jira: new JiraClient({
       baseUrl: config.jiraBaseUrl,
