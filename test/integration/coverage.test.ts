@@ -31,6 +31,7 @@ import { synthesize } from '../infra/support';
 import { captureOutput } from '../tools/support';
 import { describeWithMoto, startMoto, type Moto } from './support/moto';
 import { adminIn, deployMemberStack, emulateStsTrust, TEST_CREDENTIALS, type Template } from './support/member-stack';
+import { parseTable } from '../support/report-table';
 
 const HUB = '123456789012'; // moto's account for the test credentials: the hub, and the organization's management account
 const SUFFIX = 'itest';
@@ -402,19 +403,3 @@ describeWithMoto('coverage against moto', () => {
     expect(r.stdout).toMatch(/; 1 OU not listed;/);
   });
 });
-
-/** The report table as records keyed by header (columns located by the dashed rule). */
-function parseTable(stdout: string): Record<string, string>[] {
-  const lines = stdout.split('\n');
-  const h = lines.findIndex((l) => l.startsWith('account '));
-  if (h < 0) return [];
-  const spans = [...lines[h + 1].matchAll(/-+/g)].map((m) => m.index!);
-  const cut = (line: string, i: number) => line.slice(spans[i], spans[i + 1]).trim();
-  const headers = spans.map((_, i) => cut(lines[h], i));
-  const rows: Record<string, string>[] = [];
-  for (const line of lines.slice(h + 2)) {
-    if (line.trim() === '') break;
-    rows.push(Object.fromEntries(headers.map((k, i) => [k, cut(line, i)])));
-  }
-  return rows;
-}

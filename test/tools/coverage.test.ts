@@ -39,6 +39,7 @@ import {
 } from '../../scripts/lib/coverage';
 import { ofType, render, synthesize } from '../infra/support';
 import { captureOutput, runScript } from './support';
+import { parseTable } from '../support/report-table';
 
 const HUB = '111111111111';
 const OU = 'ou-ab12-paym0001';
@@ -331,21 +332,6 @@ async function run(args: string[] = [], overrides: Partial<ObservabilityConfigIn
   return { code, stdout: out.stdout(), stderr: out.stderr(), rows: parseTable(out.stdout()) };
 }
 
-/** The report table as records keyed by header (columns located by the dashed rule). */
-function parseTable(stdout: string): Record<string, string>[] {
-  const lines = stdout.split('\n');
-  const h = lines.findIndex((l) => l.startsWith('account '));
-  if (h < 0) return [];
-  const spans = [...lines[h + 1].matchAll(/-+/g)].map((m) => m.index!);
-  const cut = (line: string, i: number) => line.slice(spans[i], spans[i + 1]).trim();
-  const headers = spans.map((_, i) => cut(lines[h], i));
-  const rows: Record<string, string>[] = [];
-  for (const line of lines.slice(h + 2)) {
-    if (line.trim() === '') break;
-    rows.push(Object.fromEntries(headers.map((k, i) => [k, cut(line, i)])));
-  }
-  return rows;
-}
 /** A check cell as the table shows it: cut to CELL_WIDTH with an ellipsis. */
 const shown = (text: string) =>
   [...text].length > CELL_WIDTH ? [...text].slice(0, CELL_WIDTH - 1).join('') + '…' : text;
