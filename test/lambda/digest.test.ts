@@ -6,13 +6,10 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { buildDigest, MESSAGE_MAX_BYTES } from '../../lambda/jira-incident/digest';
 import { parseEvent, type AlarmStateChange } from '../../lambda/jira-incident/events';
-import { changeIdOf, DIGEST_QUEUE_URL, setUp, sqsEvent, stateChange, type Harness } from './helpers/harness';
+import { changeIdOf, DIGEST_QUEUE_URL, setUp, sqsEvent, stateChange, type Harness, finish } from './helpers/harness';
 
 let h: Harness;
-afterEach(() => {
-  expect(h.jira.specViolations).toEqual([]);
-  h.restore();
-});
+afterEach(() => finish(h));
 
 const NAMES = { '111111111111': 'payments-prod', '222222222222': 'cards-prod' };
 const change = (e: unknown): AlarmStateChange => {

@@ -4,7 +4,7 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import { IncidentBusyError, JiraApiError } from '../../lambda/jira-incident/errors';
 import { CLAIM_LEASE_MS, CLAIM_WAIT_MS, type ChangeResult } from '../../lambda/jira-incident/processor';
 import { json } from './helpers/fake-jira';
-import { changeIdOf, fixture, setUp, SECRET, withStateTime, type Harness } from './helpers/harness';
+import { changeIdOf, fixture, setUp, SECRET, withStateTime, type Harness, finish } from './helpers/harness';
 
 const ALARM = 'eventbridge-alarm-state-change-single-metric.awsdocs.json';
 const OK = 'eventbridge-alarm-state-change-ok.derived.json';
@@ -27,10 +27,7 @@ function event(name: string, id?: string): Event {
 }
 
 let h: Harness;
-afterEach(() => {
-  expect(h.jira.specViolations).toEqual([]);
-  h.restore();
-});
+afterEach(() => finish(h));
 
 describe('ALARM -> repeat -> OK -> ALARM lifecycle', () => {
   beforeEach(() => {

@@ -16,13 +16,10 @@ import * as handlerEvents from '../../lambda/jira-incident/events';
 import * as heartbeat from '../../lambda/jira-incident/heartbeat';
 import { HEARTBEAT_KEY } from '../../lambda/jira-incident/incident-store';
 import * as notifier from '../../lambda/jira-incident/notifier';
-import { DIGEST_QUEUE_URL, setUp, sqsEvent, type Harness } from './helpers/harness';
+import { DIGEST_QUEUE_URL, setUp, sqsEvent, type Harness, finish } from './helpers/harness';
 
 let h: Harness;
-afterEach(() => {
-  expect(h.jira.specViolations).toEqual([]);
-  h.restore();
-});
+afterEach(() => finish(h));
 
 /** What the schedule puts on the hub bus (lib/hub/alert-path-heartbeat.ts), as EventBridge delivers it. */
 function heartbeatEvent(id = 'hb-1') {

@@ -9,7 +9,7 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { IncidentBusyError } from '../../lambda/jira-incident/errors';
 import type { ChangeResult } from '../../lambda/jira-incident/processor';
 import { json } from './helpers/fake-jira';
-import { BASE_ENV, changeIdOf, fixture, SECRET, setUp, type Harness } from './helpers/harness';
+import { BASE_ENV, changeIdOf, fixture, SECRET, setUp, type Harness, finish } from './helpers/harness';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- test data is mutated by path
 type State = 'ALARM' | 'OK' | 'INSUFFICIENT_DATA';
@@ -61,10 +61,7 @@ const single = (r: unknown): ChangeResult => (r as { results?: ChangeResult[] })
 const texts = (doc: unknown) => JSON.stringify(doc);
 
 let h: Harness;
-afterEach(() => {
-  expect(h.jira.specViolations).toEqual([]);
-  h.restore();
-});
+afterEach(() => finish(h));
 
 describe('the alarm state time orders everything', () => {
   beforeEach(() => {

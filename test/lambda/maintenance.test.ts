@@ -9,13 +9,11 @@ import { EXAMPLE_CONFIG, loadConfig as loadStackConfig } from '../../lib/config'
 import { loadConfig, parseMaintenanceWindows, type MaintenanceWindow } from '../../lambda/jira-incident/config';
 import { coveringOccurrence, maintenanceKey, occurrenceAt } from '../../lambda/jira-incident/maintenance';
 import type { ChangeResult } from '../../lambda/jira-incident/processor';
-import { BASE_ENV, DIGEST_QUEUE_URL, setUp, sqsEvent, stateChange, type Harness } from './helpers/harness';
+import { BASE_ENV, DIGEST_QUEUE_URL, setUp, sqsEvent, stateChange, type Harness, finish } from './helpers/harness';
 
 let h: Harness | undefined;
 afterEach(() => {
-  if (!h) return;
-  expect(h.jira.specViolations).toEqual([]);
-  h.restore();
+  finish(h);
   h = undefined;
 });
 

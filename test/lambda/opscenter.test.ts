@@ -10,13 +10,18 @@ import { CreateOpsItemCommand, OpsItemAlreadyExistsException, UpdateOpsItemComma
 import type { SQSBatchResponse } from 'aws-lambda';
 import { alarmDedupString, OPS_ITEM_SOURCE } from '../../lambda/jira-incident/opscenter';
 import type { ChangeResult } from '../../lambda/jira-incident/processor';
-import { BUFFER_QUEUE_URL, DIGEST_QUEUE_URL, setUp, sqsEvent, stateChange, type Harness } from './helpers/harness';
+import {
+  BUFFER_QUEUE_URL,
+  DIGEST_QUEUE_URL,
+  setUp,
+  sqsEvent,
+  stateChange,
+  type Harness,
+  finish,
+} from './helpers/harness';
 
 let h: Harness;
-afterEach(() => {
-  expect(h.jira.specViolations).toEqual([]);
-  h.restore();
-});
+afterEach(() => finish(h));
 
 const PK = 'ALARM#123456789012#us-east-1#crit-db';
 const ARN = 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:crit-db';

@@ -16,13 +16,11 @@ import {
   sqsEvent,
   stateChange,
   type Harness,
+  finish,
 } from './helpers/harness';
 
 let h: Harness;
-afterEach(() => {
-  expect(h.jira.specViolations).toEqual([]);
-  h.restore();
-});
+afterEach(() => finish(h));
 
 const PK = 'ALARM#123456789012#us-east-1#crit-db';
 const at = (minute: number) => `2024-05-14T09:${String(minute).padStart(2, '0')}:00.000Z`;

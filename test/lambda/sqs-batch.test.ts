@@ -17,13 +17,11 @@ import {
   sqsEvent,
   stateChange,
   type Harness,
+  finish,
 } from './helpers/harness';
 
 let h: Harness;
-afterEach(() => {
-  expect(h.jira.specViolations).toEqual([]);
-  h.restore();
-});
+afterEach(() => finish(h));
 
 const failures = (r: unknown) => (r as SQSBatchResponse).batchItemFailures.map((f) => f.itemIdentifier);
 const ids = (e: { Records: { messageId: string }[] }) => e.Records.map((r) => r.messageId);

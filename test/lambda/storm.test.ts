@@ -5,13 +5,10 @@
  */
 import type { SQSBatchResponse } from 'aws-lambda';
 import { IncidentBusyError } from '../../lambda/jira-incident/errors';
-import { DIGEST_QUEUE_URL, setUp, sqsEvent, stateChange, type Harness } from './helpers/harness';
+import { DIGEST_QUEUE_URL, setUp, sqsEvent, stateChange, type Harness, finish } from './helpers/harness';
 
 let h: Harness;
-afterEach(() => {
-  expect(h.jira.specViolations).toEqual([]);
-  h.restore();
-});
+afterEach(() => finish(h));
 
 const WINDOW = 'STORM#2024-05-14T10:00:00.000Z'; // the fake clock starts at 10:00:00Z; windows of 900 s
 const account = (i: number) => String(100000000000 + i);

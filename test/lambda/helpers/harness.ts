@@ -178,6 +178,17 @@ export interface Harness {
   restore(): void;
 }
 
+/**
+ * The end of a test: restores the environment and the mocks (always, also when the test broke the spec), then
+ * requires that no JIRA request the handler sent broke the OpenAPI spec.
+ */
+export function finish(h: Harness | undefined): void {
+  if (!h) return;
+  const violations = [...h.jira.specViolations];
+  h.restore();
+  expect(violations).toEqual([]);
+}
+
 export function setUp(
   env: Partial<Record<keyof typeof BASE_ENV | (typeof TUNING_KEYS)[number], string | undefined>> = {},
 ): Harness {
